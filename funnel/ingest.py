@@ -1,0 +1,85 @@
+"""Funnel events come in here, from the API, the CSV page and `import_csv`.
+
+Events are only ever inserted (the table refuses UPDATE and DELETE). Ids are
+drawn from the sequence first so the answer lists them in the order sent.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+
+from customers.ingest import (
+    CUSTOMER_REF_FIELDS,
+    IngestResult,
+    Invalid,
+    check_fields,
+    clean_customer_ref,
+    clean_text,
+    parse_timestamp,
+    resolve_customers,
+    validate_items,
+)
+from funnel.models import FunnelEvent
+
+EVENT_ITEM_FIELDS = CUSTOMER_REF_FIELDS | {"funnel_type", "from_stage", "to_stage", "created_date"}
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+INSERT_EVENTS = """
+INSERT INTO funnel_events (id, customer_id, funnel_type, from_stage, to_stage, created_date)
+SELECT * FROM unnest(%(id)s::bigint[], %(customer_id)s::bigint[], %(funnel_type)s::text[],
+                     %(from_stage)s::text[], %(to_stage)s::text[], %(created_date)s::timestamptz[])
+"""
+
+
+def clean_event(item: Any) -> dict:
+    check_fields(item, EVENT_ITEM_FIELDS)
+    event = clean_customer_ref(item)
+    if item.get("funnel_type") not in FunnelEvent.FunnelType.values:
+        raise Invalid("funnel_type", f"must be one of {', '.join(FunnelEvent.FunnelType.values)}")
+    event["funnel_type"] = item["funnel_type"]
+    event["from_stage"] = clean_text(item.get("from_stage"), "from_stage")
+    event["to_stage"] = clean_text(item.get("to_stage"), "to_stage", required=True)
+    if item.get("created_date") not in (None, ""):
+        event["created_date"] = parse_timestamp(item["created_date"], "created_date")
+        if event["created_date"] < EARLIEST:
+            raise Invalid("created_date", "must not be before 1970")
+    return event
+
+
+def ingest_events(
+    items: Sequence[Any], *, now: datetime, skip_invalid: bool = False
+) -> IngestResult:
+    """Insert funnel events; unknown customers are item errors.
+
+    With `skip_invalid` (CSV) valid items are stored and bad ones reported;
+    without it (API) any bad item means nothing is stored.
+    """
+    valid, errors = validate_items(items, clean_event)
+    if valid:
+        valid = resolve_customers(valid, errors)
+    result = IngestResult(errors=sorted(errors, key=lambda e: e.index))
+    if (errors and not skip_invalid) or not valid:
+        return result
+    events = [event for _, event in valid]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('funnel_events', 'id')) "
+            "FROM generate_series(1, %s)",
+            [len(events)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+        cursor.execute(
+            INSERT_EVENTS,
+            {
+                "id": ids,
+                "customer_id": [e["customer_id"] for e in events],
+                "funnel_type": [e["funnel_type"] for e in events],
+                "from_stage": [e["from_stage"] for e in events],
+                "to_stage": [e["to_stage"] for e in events],
+                "created_date": [e.get("created_date", now) for e in events],
+            },
+        )
+    result.created, result.ids = len(ids), ids
+    return result

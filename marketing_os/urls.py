@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("marketing_os.api_urls")),
+    path("imports/", include("customers.import_urls")),
+    path("customers/", include("customers.urls")),
+    path("events/", include("funnel.urls")),
+    path("segments/", include("segments.urls")),
+    path("templates/", include("templates_app.urls")),
+    path("automations/", include("automations.urls")),
+    path("", include("customers.home_urls")),
+]

@@ -1,0 +1,21 @@
+from datetime import UTC, datetime
+
+import pytest
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="marketer", password="a-long-test-password", email="m@example.com"
+    )
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
