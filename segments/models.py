@@ -43,7 +43,10 @@ class CustomerSegment(models.Model):
                 name="customer_segments_type_valid",
             ),
         ]
-        indexes = [models.Index(fields=["type", "name"], name="customer_segments_type_idx")]
+        indexes = [
+            models.Index(fields=["type", "name"], name="customer_segments_type_idx"),
+            models.Index(fields=["last_count"], name="customer_segments_count_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

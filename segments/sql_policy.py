@@ -10,7 +10,7 @@ layers (`segments.sandbox`) hold even if this one is bypassed.
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
+from pglast import ast, parse_sql, prettify
 from pglast.parser import ParseError
 
 ALLOWED_TABLES = frozenset({"customers", "customer_attributes", "funnel_events"})
@@ -68,6 +68,16 @@ class SqlProblem:
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
         return f"line {line}, column {column}"
+
+    def excerpt(self, sql: str) -> str:
+        """The line the problem is on, with a caret under the position."""
+        if not self.position:
+            return ""
+        before = sql[: self.position - 1]
+        start = before.rfind("\n") + 1
+        end = sql.find("\n", start)
+        line = sql[start : end if end >= 0 else len(sql)]
+        return line + "\n" + " " * (len(before) - start) + "^"
 
 
 class SqlRefused(Exception):
@@ -193,3 +203,11 @@ def walk(node: object) -> Iterator[ast.Node]:
         yield node
         for attribute in node:
             yield from walk(getattr(node, attribute))
+
+
+def pretty_sql(sql: str) -> str:
+    """`sql` laid out for reading (comments kept); as typed when it does not parse."""
+    try:
+        return prettify(sql, preserve_comments=True)
+    except Exception:  # noqa: BLE001 — showing the SQL as typed is always acceptable
+        return sql
