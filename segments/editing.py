@@ -11,6 +11,16 @@ from segments.forms import SegmentForm
 from segments.members import UploadRefused, upload_members
 from segments.models import CustomerSegment, MemberUpload
 
+EDITED_FIELDS = [
+    "name",
+    "type",
+    "description",
+    "selection_sql",
+    "handler_function",
+    "updated_date",
+    "definition_changed_date",
+]
+
 
 @dataclass
 class SaveOutcome:
@@ -32,7 +42,11 @@ def save_segment(form: SegmentForm, *, user: AbstractBaseUser | None, now: datet
         if not segment.pk:
             segment.created_by = user if user and user.is_authenticated else None
         segment.updated_date = now
-        segment.save()
+        if segment.pk:
+            # Evaluation columns belong to evaluate_segment; an older copy must not undo them.
+            segment.save(update_fields=EDITED_FIELDS)
+        else:
+            segment.save()
     outcome = SaveOutcome(segment)
     upload = form.cleaned_data.get("members_file")
     try:

@@ -77,10 +77,27 @@ def segment_customers(
     now = now or timezone.now()
     if max_age is None:
         max_age = timedelta(seconds=settings.SEGMENT_MAX_AGE_SECONDS)
-    if not segment.is_evaluation_fresh(now=now, max_age=max_age):
+    if not segment.is_evaluation_fresh(now=now, max_age=max_age) or members_lost(segment):
         evaluate_segment(segment, now=now)
-    members = SegmentMember.objects.filter(segment=segment)
-    return Customer.objects.filter(pk__in=members.values("customer_id"))
+    return Customer.objects.filter(pk__in=stored_member_ids(segment))
+
+
+def members_lost(segment: CustomerSegment) -> bool:
+    """Whether a server restart has emptied the (unlogged) stored members since."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        started = cursor.fetchone()[0]
+    return segment.last_evaluated_date is None or segment.last_evaluated_date < started
+
+
+def stored_member_ids(segment: CustomerSegment) -> QuerySet:
+    """Ids of the current generation, read afresh (another process may have
+    evaluated since `segment` was loaded). The generation is a literal so the
+    planner can use the table's statistics to pick a plan for 30 or 300k rows."""
+    current = CustomerSegment.objects.filter(pk=segment.pk).values_list("members_generation")
+    generation = current.first() or (segment.members_generation,)
+    members = SegmentMember.objects.filter(segment=segment, generation=generation[0])
+    return members.values("customer_id")
 
 
 def evaluate_segment(segment: CustomerSegment, *, now: datetime) -> Evaluation:
@@ -149,10 +166,14 @@ def checked_body(sql: str) -> str:
     return select_body(sql)
 
 
-def sql_member_ids(sql: str) -> list[int]:
+class SandboxIds(list):
+    """Distinct ids of existing customers, as the sandboxed member query returns them."""
+
+
+def sql_member_ids(sql: str) -> SandboxIds:
     body = checked_body(sql)
     rows = run_sandboxed(MEMBERS_PREFIX + body + MEMBERS_SUFFIX, sql=sql, body=body)
-    return [row[0] for row in rows]
+    return SandboxIds(row[0] for row in rows)
 
 
 def run_sandboxed(query: str, *, sql: str, body: str, prefix: str = MEMBERS_PREFIX) -> list[tuple]:
@@ -185,31 +206,51 @@ def handler_member_ids(segment: CustomerSegment, *, now: datetime) -> Iterable[i
         raise SegmentError(str(failed)) from None
 
 
-INSERT_MEMBERS = "INSERT INTO customer_segment_members (segment_id, customer_id) "
+INSERT_MEMBERS = "INSERT INTO customer_segment_members (segment_id, generation, customer_id) "
 
 
 def store_members(segment: CustomerSegment, ids: Iterable[int] | QuerySet) -> int:
     """Replace the segment's stored members with `ids` (set-wise); returns the count.
 
-    A QuerySet runs inside the database; a list is sent as one array. Either
-    way only ids of existing customers are kept, each once.
+    A QuerySet runs inside the database and a list of untrusted ids is joined
+    to `customers`, so only existing customers are kept, each once; ids from
+    the sandbox (`SandboxIds`) are customers already. Rows are written as a new
+    generation; the one before stays for readers still iterating it (the
+    sender), older ones are deleted.
     """
     if isinstance(ids, QuerySet):
         inner, params = ids.query.sql_with_params()
-        select = f"SELECT DISTINCT %s, c.id FROM customers AS c WHERE c.id IN ({inner})"
-        params = [segment.pk, *params]
+        select = f"SELECT DISTINCT %s, %s, c.id FROM customers AS c WHERE c.id IN ({inner})"
+    elif isinstance(ids, SandboxIds):
+        select, params = "SELECT %s, %s, unnest(%s::bigint[])", [list(ids)]
     else:
         select = (
-            "SELECT DISTINCT %s, c.id FROM unnest(%s::bigint[]) AS u (id) "
+            "SELECT DISTINCT %s, %s, c.id FROM unnest(%s::bigint[]) AS u (id) "
             "JOIN customers AS c ON c.id = u.id"
         )
-        params = [segment.pk, list(ids)]
+        params = [list(ids)]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            # Lock the segment so two evaluations of it write one after the other.
-            CustomerSegment.objects.select_for_update().filter(pk=segment.pk).first()
-            SegmentMember.objects.filter(segment=segment)._raw_delete(connection.alias)
-            cursor.execute(INSERT_MEMBERS + select, params)
-            return cursor.rowcount
+            generation = next_generation(cursor, segment)
+            cursor.execute(INSERT_MEMBERS + select, [segment.pk, generation, *params])
+            count = cursor.rowcount
+            cursor.execute(
+                "DELETE FROM customer_segment_members WHERE segment_id = %s AND generation < %s",
+                [segment.pk, generation - 1],
+            )
+            # Fresh statistics, or the first page plans for a handful of members.
+            cursor.execute("ANALYZE customer_segment_members")
     except DatabaseError as error:
         raise SegmentError(f"The segment's members could not be stored: {error}") from None
+    segment.members_generation = generation
+    return count
+
+
+def next_generation(cursor, segment: CustomerSegment) -> int:
+    # The row lock makes two evaluations of one segment write one after the other.
+    cursor.execute(
+        "UPDATE customer_segments SET members_generation = members_generation + 1 "
+        "WHERE id = %s RETURNING members_generation",
+        [segment.pk],
+    )
+    return cursor.fetchone()[0]

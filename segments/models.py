@@ -34,6 +34,8 @@ class CustomerSegment(models.Model):
     last_count = models.BigIntegerField(null=True, blank=True)
     last_evaluated_date = models.DateTimeField(null=True, blank=True)
     last_duration_ms = models.IntegerField(null=True, blank=True)
+    # Which generation of `SegmentMember` rows is current (see SegmentMember).
+    members_generation = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "customer_segments"
@@ -86,18 +88,32 @@ class SegmentMember(models.Model):
     """The latest evaluated members of a SQL or function segment.
 
     A cache written set-wise by `segments.evaluation`, so pages and the sender
-    read a lazy join instead of re-running a marketer's SQL per page. No
-    database-level foreign keys: checking 300k rows one trigger at a time would
-    double the write, customers that disappear are dropped by the join to
-    `customers`, and Django's CASCADE still removes rows with their segment.
+    read a lazy join instead of re-running a marketer's SQL per page. Each
+    evaluation writes a new `generation` and then deletes the older ones:
+    re-inserting the keys just deleted would make every insert check dead index
+    entries (seconds for 100k rows). No database-level foreign keys either:
+    checking 300k rows one trigger at a time would double the write; customers
+    that disappear drop out in the join to `customers`, and Django's CASCADE
+    still removes the rows with their segment. The table is UNLOGGED (a
+    cache need not be written twice): after a server crash PostgreSQL empties
+    it, and evaluations older than the server's start count as stale.
     """
 
-    pk = models.CompositePrimaryKey("segment_id", "customer_id")
+    pk = models.CompositePrimaryKey("segment_id", "generation", "customer_id")
     segment = models.ForeignKey(
-        CustomerSegment, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        CustomerSegment,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the primary key leads with segment_id
     )
+    generation = models.BigIntegerField()
     customer = models.ForeignKey(
-        Customer, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        Customer,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # members are only ever looked up by segment
     )
 
     class Meta:

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,11 +84,24 @@ def test_deleted_customers_drop_out_of_an_evaluated_segment(now):
 
 
 def test_re_evaluating_replaces_the_stored_members(now):
-    make_customers(2)
+    first = make_customer()
     segment = make_sql_segment("SELECT id FROM customers")
     evaluate_segment(segment, now=now)
+    first.delete()
+    second = make_customer()
     evaluate_segment(segment, now=now)
-    assert SegmentMember.objects.filter(segment=segment).count() == 2
+    assert ids(segment_customers(segment, now=now)) == [second.pk]
+
+
+def test_a_reader_of_the_previous_evaluation_still_sees_its_members(now):
+    customer = make_customer()
+    segment = make_sql_segment("SELECT id FROM customers")
+    evaluate_segment(segment, now=now)
+    being_sent = segment_customers(segment, now=now)
+    evaluate_segment(segment, now=now)
+    assert ids(being_sent) == [customer.pk]
+    evaluate_segment(segment, now=now)
+    assert SegmentMember.objects.filter(segment=segment).count() == 2  # two generations kept
 
 
 def test_deleting_a_segment_deletes_its_stored_members(now):
@@ -154,3 +167,14 @@ def test_sql_may_use_attributes_and_events_together(now):
            WHERE e.to_stage = 'applied'; -- applied and scored"""
     )
     assert [c.pk for c in preview.customers] == [customer.pk]
+
+
+def test_members_stored_before_the_server_started_are_evaluated_again():
+    # The stored members live in an UNLOGGED table, which a crash empties.
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    segment = make_sql_segment("SELECT id FROM customers")
+    segment.definition_changed_date = long_ago
+    evaluate_segment(segment, now=long_ago)
+    customer = make_customer()
+    later = long_ago + timedelta(minutes=1)
+    assert ids(segment_customers(segment, now=later, max_age=timedelta(days=1))) == [customer.pk]
