@@ -1,3 +1,5 @@
+from datetime import UTC, date, datetime
+
 from django.db import models
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
@@ -123,3 +125,21 @@ class CustomerAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field_name}={self.field_value!r}"
+
+    @property
+    def typed_value(self) -> object:
+        """The value as Python: date, aware datetime, bool, list, number or str.
+
+        Falls back to the stored JSON value when it does not parse (rows can be
+        written by hand in SQL), so a page never fails on one odd row.
+        """
+        value, kind = self.field_value, self.field_type
+        try:
+            if kind == self.FieldType.DATE and isinstance(value, str):
+                return date.fromisoformat(value)
+            if kind == self.FieldType.TIMESTAMP and isinstance(value, str):
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+        return value
