@@ -1,7 +1,7 @@
 from datetime import UTC, date, datetime
 
 from django.db import models
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.functions import Now
 
 
@@ -17,9 +17,11 @@ class CustomerQuerySet(models.QuerySet):
         if not query:
             return self
         return self.alias(
-            matches=RawSQL(
-                "customers.search_vector @@ to_tsquery('simple', %s)",
-                [query],
+            matches=models.Func(
+                SearchVectorColumn(),
+                RawSQL("to_tsquery('simple', %s)", [query]),
+                template="%(expressions)s",
+                arg_joiner=" @@ ",
                 output_field=models.BooleanField(),
             )
         ).filter(matches=True)
@@ -31,6 +33,21 @@ class CustomerQuerySet(models.QuerySet):
         if value:
             attributes = attributes.filter(value_matches(value))
         return self.filter(models.Exists(attributes))
+
+
+class SearchVectorColumn(models.Expression):
+    """`<alias>.search_vector`, the generated column of migration 0002 (not a model field).
+
+    Resolved to a `Col` so Django relabels the table alias when the search is
+    used as a subquery (`customer__in=Customer.objects.search(q)` names the
+    table `U0` there; a hard-coded `customers.` would not exist).
+    """
+
+    target = models.Field(name="search_vector")
+    target.column = "search_vector"
+
+    def resolve_expression(self, query=None, *args, **kwargs) -> Col:
+        return Col(query.get_initial_alias(), self.target)
 
 
 def tsquery_for(q: str) -> str:
