@@ -4,7 +4,7 @@ from django.urls import path
 
 from customers import api as customers_api
 from funnel import api as funnel_api
-from marketing_os import openapi
+from marketing_os import api_docs, openapi
 
 app_name = "api"
 urlpatterns = [
@@ -13,5 +13,5 @@ urlpatterns = [
     path("customer-attributes", customers_api.attributes_upsert, name="customer-attributes"),
     path("funnel-events", funnel_api.events_create, name="funnel-events"),
     path("openapi.json", openapi.openapi_json, name="openapi"),
-    path("docs", openapi.api_docs, name="docs"),
+    path("docs", api_docs.api_docs, name="docs"),
 ]

@@ -1,21 +1,15 @@
-"""The OpenAPI 3.1 document of the JSON API, and the page that renders it for people.
+"""The OpenAPI 3.1 document of the JSON API (`/api/v1/openapi.json`).
 
-The document is built from the same constants the ingest functions check
-(lengths, types, limits), so it cannot drift from what the API accepts.
-`/api/v1/docs` is rendered from this document alone.
+It is built from the same constants the ingest functions check (lengths, types,
+limits), so it cannot drift from what the API accepts. `api_docs.py` renders it
+for people.
 """
 
-import json
-import re
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
 from customers.ingest import MAX_ATTRIBUTES_PER_CUSTOMER, MAX_JSON_VALUE_CHARS, MAX_LENGTHS
 from customers.models import CustomerAttribute
@@ -24,7 +18,6 @@ from marketing_os.api import (
     IDEMPOTENCY_KEY_MAX_CHARS,
     MAX_DEPTH,
     api_endpoint,
-    login_or_redirect,
     require_key_or_login,
 )
 
@@ -456,148 +449,3 @@ def server_url(request: HttpRequest) -> str:
 def openapi_json(request: HttpRequest) -> HttpResponse:
     require_key_or_login(request)
     return JsonResponse(openapi_document(server_url=server_url(request)))
-
-
-# -- the page for people ---------------------------------------------------------------
-
-
-@dataclass
-class FieldRow:
-    name: str
-    kind: str
-    required: bool
-    description: str
-
-
-@dataclass
-class Endpoint:
-    method: str
-    path: str
-    summary: str
-    description: str
-    anchor: str
-    fields: list[FieldRow] = field(default_factory=list)
-    request_example: str = ""
-    responses: list[tuple[str, str, str]] = field(default_factory=list)
-    idempotent: bool = False
-
-
-def resolve(document: dict, schema: dict) -> dict:
-    """Follow a local `$ref` ("#/components/…") to the schema it names."""
-    while "$ref" in schema:
-        node: Any = document
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
-
-
-def describe_type(schema: dict) -> str:
-    kinds = schema.get("type", "any")
-    words = " or ".join(kinds) if isinstance(kinds, list) else kinds
-    if "enum" in schema:
-        words = "one of " + ", ".join(schema["enum"])
-    if "format" in schema:
-        words += f" ({schema['format']})"
-    if "maxLength" in schema:
-        words += f", ≤ {schema['maxLength']} characters"
-    if "maxItems" in schema:
-        words += f", ≤ {schema['maxItems']} items"
-    return words
-
-
-def field_rows(document: dict, schema: dict, prefix: str = "") -> list[FieldRow]:
-    """The properties of an object schema, nested arrays of objects flattened as a[].b."""
-    schema = resolve(document, schema)
-    rows = []
-    for name, prop in schema.get("properties", {}).items():
-        prop = resolve(document, prop)
-        required = name in schema.get("required", [])
-        rows.append(
-            FieldRow(prefix + name, describe_type(prop), required, prop.get("description", ""))
-        )
-        items = resolve(document, prop.get("items", {}))
-        if items.get("type") == "object":
-            rows.extend(field_rows(document, items, f"{prefix}{name}[]."))
-    return rows
-
-
-def request_item_schema(document: dict, operation: dict) -> dict:
-    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-    schema = content.get("schema", {})
-    return schema.get("oneOf", [schema])[0] if schema else {}
-
-
-def describe_responses(document: dict, operation: dict) -> list[tuple[str, str, str]]:
-    rows = []
-    for status, answer in operation["responses"].items():
-        answer = resolve(document, answer)
-        example = answer.get("content", {}).get("application/json", {}).get("example")
-        shown = json.dumps(example, indent=2) if example is not None else ""
-        rows.append((status, answer["description"], shown))
-    return rows
-
-
-def describe_endpoints(document: dict) -> list[Endpoint]:
-    endpoints = []
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            item = request_item_schema(document, operation)
-            example = operation.get("requestBody", {}).get("content", {})
-            example = example.get("application/json", {}).get("example")
-            endpoints.append(
-                Endpoint(
-                    method=method.upper(),
-                    path=path,
-                    summary=operation["summary"],
-                    description=operation.get("description", ""),
-                    anchor=operation["operationId"],
-                    fields=field_rows(document, item) if item else [],
-                    request_example=json.dumps(example, indent=2) if example else "",
-                    responses=describe_responses(document, operation),
-                    idempotent=any(
-                        p.get("$ref", "").endswith("IdempotencyKey")
-                        for p in operation.get("parameters", [])
-                    ),
-                )
-            )
-    return endpoints
-
-
-def inline_html(text: str) -> str:
-    text = escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
-def description_html(markdown: str) -> SafeString:
-    """The little Markdown the document uses: paragraphs, `* ` lists, **bold**, `code`."""
-    html = []
-    for block in markdown.strip().split("\n\n"):
-        items: list[str] = []
-        for line in block.splitlines():
-            if line.startswith("* ") or not items:
-                items.append(line.removeprefix("* "))
-            else:
-                items[-1] += " " + line.strip()
-        if block.startswith("* "):
-            html.append("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in items) + "</ul>")
-        else:
-            html.append(f"<p>{inline_html(' '.join(items))}</p>")
-    return mark_safe("".join(html))  # every piece of text went through escape()
-
-
-@api_endpoint("GET", "HEAD")
-def api_docs(request: HttpRequest) -> HttpResponse:
-    redirect = login_or_redirect(request)
-    if redirect:
-        return redirect
-    document = openapi_document(server_url=server_url(request))
-    context = {
-        "document": document,
-        "info": document["info"],
-        "description": description_html(document["info"]["description"]),
-        "server": document["servers"][0]["url"],
-        "endpoints": describe_endpoints(document),
-    }
-    return render(request, "api/docs.html", context)

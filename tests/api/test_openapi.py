@@ -4,7 +4,8 @@ import pytest
 from django.urls import URLPattern
 
 from marketing_os import api_urls
-from marketing_os.openapi import describe_endpoints, openapi_document
+from marketing_os.api_docs import describe_endpoints
+from marketing_os.openapi import openapi_document
 
 pytestmark = pytest.mark.django_db
 
