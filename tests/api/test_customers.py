@@ -171,3 +171,16 @@ def test_reading_a_customer_needs_a_key(api):
     make_customer(lms_lead_id="L-1")
 
     assert api.get("customers/L-1", key=None).status_code == 401
+
+
+def test_a_batch_costs_the_same_few_queries_whatever_its_size(api, django_assert_max_num_queries):
+    items = [
+        {"lms_lead_id": f"L-{n}", "attributes": [
+            {"field_name": "city", "field_type": "string", "field_value": "Pune"}]}
+        for n in range(200)
+    ]  # fmt: skip
+
+    with django_assert_max_num_queries(12):
+        response = api.post("customers", items, headers={"Idempotency-Key": "batch"})
+
+    assert response.json()["created"] == 200
