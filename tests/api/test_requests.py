@@ -184,6 +184,14 @@ def test_unknown_api_paths_answer_json_404(client, path, method):
     assert response.json()["error"] == "not_found"
 
 
+def test_unknown_api_paths_answer_json_even_with_debug_on(client, settings):
+    settings.DEBUG = True  # Django's own 404 page would then be its HTML debug page
+
+    response = client.get("/api/v1/nothing")
+
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+
+
 def test_an_unexpected_failure_still_answers_json(api, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
