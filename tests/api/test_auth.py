@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from customers.models import Customer
@@ -20,7 +21,14 @@ def test_it_answers_401_in_json_when_the_key_is_missing(api):
 
 @pytest.mark.parametrize(
     "authorization",
-    ["Bearer mos_not-a-real-key", "Basic dXNlcjpwYXNz", "Bearer", "mos_only-the-key"],
+    [
+        "Bearer mos_not-a-real-key",
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "mos_only-the-key",
+        "Bearer mos_\x00nul",
+        "Bearer mos_\ud800",
+    ],
 )
 def test_it_answers_401_when_the_key_is_wrong_or_badly_sent(api, authorization):
     response = api.post("customers", ITEM, key=None, headers={"Authorization": authorization})
@@ -67,5 +75,27 @@ def test_it_keeps_only_a_hash_of_the_key():
 
 def test_a_key_can_be_used_only_by_its_full_secret(api, api_key):
     response = api.post("customers", ITEM, key=api_key[1][:-1])
+
+    assert response.status_code == 401
+
+
+def test_posts_need_no_csrf_token_even_from_a_logged_in_browser(api_key, user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+
+    response = client.post(
+        "/api/v1/customers",
+        {"lms_lead_id": "L-1"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {api_key[1]}"},
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_login_session_is_not_an_api_key(logged_in):
+    response = logged_in.post(
+        "/api/v1/customers", {"lms_lead_id": "L-1"}, content_type="application/json"
+    )
 
     assert response.status_code == 401
