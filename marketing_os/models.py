@@ -55,6 +55,10 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    def revoke(self, *, now) -> bool:
+        """Revoke this key; False if it already was."""
+        return bool(ApiKey.objects.filter(pk=self.pk).revoke(now=now))
+
     def touch(self, *, now) -> None:
         """Record use, at most once a minute so busy keys do not write per request."""
         stale = models.Q(last_used_at__isnull=True) | models.Q(

@@ -54,3 +54,13 @@ def test_revoke_api_key_finds_the_key_by_id_or_prefix_and_revokes_it(api, api_ke
 def test_revoke_api_key_fails_clearly_for_an_unknown_key():
     with pytest.raises(CommandError, match="No API key has id or prefix 'mos_nope'"):
         run("revoke_api_key", "mos_nope")
+
+
+def test_revoking_a_revoked_key_says_so_and_keeps_the_first_date(api_key):
+    run("revoke_api_key", str(api_key[0].pk))
+    first = ApiKey.objects.get().revoked_at
+
+    output = run("revoke_api_key", str(api_key[0].pk))
+
+    assert "already revoked" in output
+    assert ApiKey.objects.get().revoked_at == first

@@ -17,7 +17,7 @@ class Command(BaseCommand):
             raise CommandError(f"No API key has id or prefix {key!r}.") from None
         except ApiKey.MultipleObjectsReturned:
             raise CommandError(f"Several API keys match {key!r}: give the id.") from None
-        if not ApiKey.objects.filter(pk=api_key.pk).revoke(now=timezone.now()):
+        if not api_key.revoke(now=timezone.now()):
             self.stdout.write(f"API key {api_key} was already revoked.")
             return
         self.stdout.write(f"Revoked API key {api_key.pk} {api_key}.")
