@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from customers.filters import CustomerFilter
+from customers.tables import CustomerTable
 from marketing_os.pagination import PAGINATE
 from segments.editing import save_segment
 from segments.evaluation import (
@@ -19,6 +21,8 @@ from segments.handlers import REGISTRY
 from segments.models import CustomerSegment, CustomerSegmentCustomer, MemberUpload
 from segments.sql_policy import pretty_sql
 from segments.tables import SegmentTable
+
+EMPTY = "This segment has no customers yet."
 
 
 def segment_list(request: HttpRequest) -> HttpResponse:
@@ -47,9 +51,6 @@ def segment_list_size(segment: CustomerSegment) -> int | None:
 
 
 def segment_customer_list(request: HttpRequest, pk: int) -> HttpResponse:
-    from customers.filters import CustomerFilter
-    from customers.tables import CustomerTable
-
     segment = get_object_or_404(CustomerSegment, pk=pk)
     try:
         customers = segment_customers(segment, now=timezone.now())
@@ -57,7 +58,8 @@ def segment_customer_list(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"The segment could not be evaluated: {error}")
         return redirect("segments:detail", pk=segment.pk)
     filterset = CustomerFilter(request.GET, queryset=customers)
-    table = CustomerTable(filterset.qs)
+    empty_text = "No customers in this segment match." if filterset.is_searching else EMPTY
+    table = CustomerTable(filterset.qs, empty_text=empty_text)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     context = {"segment": segment, "filter": filterset, "table": table}
     return render(request, "segments/segment_customers.html", context)
