@@ -63,11 +63,6 @@ class SegmentForm(forms.ModelForm):
         self.fields["selection_sql"].max_length = MAX_SQL_CHARS
         self.sql_problem = None
 
-    @property
-    def chosen_type(self) -> str:
-        value = self.data.get(self.add_prefix("type")) if self.is_bound else None
-        return value or self.initial.get("type") or self.instance.type
-
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
 

@@ -18,10 +18,11 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 logger = logging.getLogger("segments")
 WATCHDOG_GRACE_SECONDS = 2.0
+TEMP_FILE_LIMIT = "1GB"
 
 
 class QueryFailed(Exception):
@@ -76,12 +77,23 @@ def sandbox(*, timeout: float | None = None) -> Iterator[SandboxCursor]:
             cursor.execute("SELECT current_schema()")
             schema = cursor.fetchone()[0]
             cursor.execute(f'SET LOCAL search_path = pg_catalog, "{schema}"')
+            limit_temp_files()
             switch_role(cursor)
         try:
             with watchdog(connection.connection, seconds + WATCHDOG_GRACE_SECONDS):
                 yield SandboxCursor(connection.connection)
         finally:
             transaction.set_rollback(True)
+
+
+def limit_temp_files() -> None:
+    """Cap temporary files (a runaway sort or recursive CTE could fill the disk
+    before the timeout). Only a superuser may set it; others skip this guard."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL temp_file_limit = '{TEMP_FILE_LIMIT}'")
+    except DatabaseError:
+        pass
 
 
 def switch_role(cursor) -> None:

@@ -156,6 +156,8 @@ def refusal(node: ast.Node, cte_names: set[str]) -> str | None:
         return "FOR UPDATE / FOR SHARE lock rows and are not allowed."
     if isinstance(node, ast.FuncCall):
         return function_refusal(node)
+    if isinstance(node, ast.XmlExpr | ast.XmlSerialize):
+        return "XML functions are not allowed in segment SQL."
     if isinstance(node, ast.RangeVar):
         return table_refusal(node, cte_names)
     if type(node).__name__.endswith("Stmt") and not isinstance(node, ast.SelectStmt):

@@ -238,3 +238,23 @@ class TestTheReadOnlyRole:
 
     def test_the_role_is_dropped_again_afterwards(self, data):
         assert run_raw("SELECT current_user")[0][0] != row_counts()["session"][0]
+
+
+def test_it_refuses_xml_functions(data):
+    assert_refused(
+        "SELECT id FROM customers WHERE xmlparse(document '<a/>') IS NOT NULL", "XML functions"
+    )
+
+
+def test_temporary_files_are_capped_inside_the_sandbox_only(data):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = session_user")
+        superuser = cursor.fetchone()[0]
+        cursor.execute("SHOW temp_file_limit")
+        default = cursor.fetchone()[0]
+    with sandbox() as sandboxed:
+        limit = sandboxed.fetchall("SHOW temp_file_limit")[0][0]
+    assert limit == ("1GB" if superuser else default)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW temp_file_limit")
+        assert cursor.fetchone()[0] == default
