@@ -72,7 +72,9 @@ def lines_of(rows: Iterable, key: str) -> Iterator[tuple[int, str, int | None]]:
             yield line_no, f"({row.message})", None
             continue
         value = (row.get(key) or "").strip()
-        if value:
+        if not value:
+            yield line_no, f"(no {key})", None
+        else:
             yield line_no, value, as_id(value) if key == "customer_id" else None
 
 
