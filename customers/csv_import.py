@@ -319,8 +319,10 @@ register_kind(
         optional=("first_name", "last_name", "email", "mobile"),
         columns=(
             ("lms_lead_id", "required: the customer's id in the LMS; existing ones are updated"),
-            ("first_name, last_name", "optional"),
-            ("email, mobile", "optional"),
+            ("first_name", "optional"),
+            ("last_name", "optional"),
+            ("email", "optional"),
+            ("mobile", "optional"),
         ),
         example="lms_lead_id,first_name,last_name,email,mobile\n"
         "LMS-1001,Asha,Verma,asha@example.com,+91 98765 43210\n",
