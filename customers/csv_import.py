@@ -186,7 +186,7 @@ class CsvRows:
                 yield start, BadLine(f"the line is longer than {MAX_LINE_CHARS:,} characters")
                 continue
             except csv.Error as error:
-                yield start, BadLine(f"the line is not valid CSV ({error})")
+                yield start, BadLine(csv_problem(error))
                 continue
             if len(cells) != width:
                 if not is_blank(cells):
@@ -209,6 +209,16 @@ class CsvRows:
             row = self.row(cells)
             if row or not is_blank(cells):
                 yield line_no, row
+
+
+def csv_problem(error: csv.Error) -> str:
+    if "field limit" in str(error):
+        limit = csv.field_size_limit()
+        return (
+            f"a cell runs on for more than {limit:,} characters (a missing closing quote?); "
+            "the lines it spans are skipped"
+        )
+    return f"the line is not valid CSV ({error})"
 
 
 def is_blank(cells: list[str]) -> bool:

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 
 from customers.forms import kind_choices
@@ -6,9 +7,21 @@ from customers.models import ImportJob
 
 
 class ImportJobFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="File name")
-    kind = django_filters.ChoiceFilter(choices=kind_choices, empty_label="Any kind")
-    status = django_filters.ChoiceFilter(choices=ImportJob.Status.choices, empty_label="Any status")
+    q = django_filters.CharFilter(
+        method="search",
+        label="File name",
+        widget=forms.TextInput(attrs={"class": "form-control", "type": "search"}),
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=kind_choices,
+        empty_label="Any kind",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    status = django_filters.ChoiceFilter(
+        choices=ImportJob.Status.choices,
+        empty_label="Any status",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     class Meta:
         model = ImportJob

@@ -1,3 +1,6 @@
+import csv
+import io
+
 import django_tables2 as tables
 from django.utils.html import format_html
 
@@ -39,13 +42,13 @@ class ImportJobTable(tables.Table):
         order_by = "-created_at"
         empty_text = "No imports yet."
 
-    def render_status(self, value: str) -> str:
-        return status_badge(value)
+    def render_status(self, record: ImportJob) -> str:
+        return status_badge(record.status)
 
 
 class ImportRowErrorTable(tables.Table):
     line = tables.Column(orderable=False)
-    reason = tables.Column(orderable=False, accessor="message")
+    reason = tables.Column(orderable=False, accessor="message", verbose_name="Reason")
     cells = tables.Column(verbose_name="The line's cells", orderable=False, default="")
 
     class Meta:
@@ -57,6 +60,7 @@ class ImportRowErrorTable(tables.Table):
         return record.reason
 
     def render_cells(self, value: list) -> str:
-        return format_html(
-            '<span class="font-monospace small">{}</span>', " | ".join(map(str, value))
-        )
+        # Shown as the CSV line it was, so empty cells stay visible.
+        line = io.StringIO()
+        csv.writer(line).writerow(value)
+        return format_html('<code class="text-body">{}</code>', line.getvalue().rstrip("\r\n"))

@@ -109,6 +109,18 @@ def test_it_skips_a_very_long_line_without_reading_it_whole(monkeypatch):
     assert rows[2] == (4, {"lms_lead_id": "L-2"})
 
 
+def test_a_missing_closing_quote_is_reported_at_the_line_where_it_starts():
+    text = 'lms_lead_id,first_name\nL-1,"Asha\n' + "L-2,Ravi\n" * 20_000 + "L-3,Meera\n"
+
+    rows = rows_of(text, required=["lms_lead_id"], optional=["first_name"])
+
+    assert rows[0][0] == 2
+    assert rows[0][1].message.startswith("a cell runs on for more than 131,072 characters")
+    # Reading goes on after the runaway cell, with the right line numbers.
+    assert all(isinstance(row, dict) for _, row in rows[1:])
+    assert rows[-1] == (20_003, {"lms_lead_id": "L-3", "first_name": "Meera"})
+
+
 def test_it_offers_one_of_several_columns_to_callers_like_segment_member_lists():
     rows = rows_of("email\na@x.com\n", required_any_of=["customer_id", "lms_lead_id", "email"])
 

@@ -71,7 +71,8 @@ def test_an_upload_imports_small_files_at_once_and_shows_counts_and_bad_lines(lo
     page = logged_in.get(response.url).content.decode()
     assert '<dd class="col-sm-9 import-created">1</dd>' in page
     assert '<dd class="col-sm-9 import-skipped">1</dd>' in page
-    assert "lms_lead_id: is required" in page and "Nobody" in page
+    assert "lms_lead_id: is required" in page
+    assert '<code class="text-body">,Nobody,1</code>' in page
     assert "Ignored columns that customers do not use: shoe_size." in page
     assert reverse("imports:errors", args=[job.pk]) in page
     assert 'http-equiv="refresh"' not in page
@@ -181,6 +182,8 @@ def test_the_list_searches_by_file_name_and_filters_by_kind_and_status(logged_in
 
     assert listed(q="march") == ["march-attrs.csv", "march-leads.csv"]
     assert listed(kind="customers", status="refused") == ["april-leads.csv"]
+    page = logged_in.get(reverse("imports:list")).content.decode()
+    assert '<span class="badge text-bg-warning">refused</span>' in page
     assert listed(page=1) == ["march-attrs.csv", "april-leads.csv", "march-leads.csv"]
 
 
