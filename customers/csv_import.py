@@ -36,19 +36,13 @@ import json
 import logging
 import os
 import socket
-import subprocess
-import sys
-import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
-from urllib.parse import quote, urlencode
 
-from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
@@ -384,90 +378,6 @@ def claim_job(pk: int, *, now: datetime) -> ImportJob | None:
     return ImportJob.objects.get(pk=pk) if claimed else None
 
 
-def import_upload(upload: File, *, kind: str, user: Any, now: datetime) -> ImportJob:
-    """Import an uploaded file: small ones now, big ones in a background process."""
-    if upload.size <= settings.IMPORT_INLINE_MAX_BYTES:
-        job = create_job(kind=kind, filename=upload.name, size=upload.size, user=user)
-        return run_import(claim_job(job.pk, now=now), file=upload, now=now)
-    path = save_upload(upload)
-    job = create_job(
-        kind=kind, filename=upload.name, size=upload.size, user=user, stored_path=str(path)
-    )
-    transaction.on_commit(lambda: start_background_import(job))
-    return job
-
-
-def save_upload(upload: File) -> Path:
-    directory = Path(settings.MEDIA_ROOT) / "imports"
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.csv"
-    with path.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return path
-
-
-def database_url(db: dict) -> str:
-    """A DATABASE_URL for the database Django is connected to (for child processes)."""
-    user, password = quote(db.get("USER") or "", safe=""), quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = quote(str(db.get("HOST") or ""), safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    options = {k: v for k, v in (db.get("OPTIONS") or {}).items() if isinstance(v, str | int)}
-    query = f"?{urlencode(options)}" if options else ""
-    return f"postgresql://{auth}{host}{port}/{quote(db['NAME'], safe='')}{query}"
-
-
-def start_background_import(job: ImportJob) -> None:
-    """Run `manage.py import_csv --job` detached, on the very database we use."""
-    env = os.environ | {"DATABASE_URL": database_url(connection.settings_dict)}
-    log_dir = Path(settings.BASE_DIR) / "var" / "log"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "import_csv"]
-    with (log_dir / "imports.log").open("ab") as log:
-        process = subprocess.Popen(
-            [*command, "--job", str(job.pk)],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    # Reap the child when it exits: an unreaped (zombie) process would look alive.
-    threading.Thread(target=process.wait, daemon=True).start()
-    ImportJob.objects.filter(pk=job.pk, pid=None).update(pid=process.pid, host=socket.gethostname())
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def mark_dead_jobs(*, now: datetime) -> int:
-    """Fail queued/running jobs of this host whose process is gone."""
-    host, dead = socket.gethostname(), 0
-    active = ImportJob.objects.filter(status__in=ImportJob.ACTIVE, host=host, pid__isnull=False)
-    for pk, pid, last_line in active.values_list("pk", "pid", "last_line"):
-        if process_alive(pid):
-            continue
-        dead += ImportJob.objects.filter(pk=pk, status__in=ImportJob.ACTIVE, pid=pid).update(
-            status=Status.FAILED,
-            finished_at=now,
-            message=f"The import process stopped unexpectedly. {stored_up_to(last_line)}",
-        )
-    return dead
-
-
 def stored_up_to(last_line: int) -> str:
     if last_line <= 1:
         return "No rows were stored."
@@ -496,7 +406,7 @@ def run_import(
     file: the job ends done, refused (nothing stored) or failed (see message).
     """
     try:
-        with _open(job, file) as binary:
+        with _JobFile(job, file) as binary:
             kind = KINDS[job.kind]
             rows = read_csv(binary, required=kind.required, optional=kind.optional)
             job.header, job.ignored_columns = rows.header, rows.ignored_columns
@@ -509,14 +419,15 @@ def run_import(
         return _finish(job, Status.REFUSED, str(refused), delete_file=delete_file)
     except Exception as error:  # noqa: BLE001 - the job must end with a reason, not hang
         logger.exception("Import %s failed", job.pk)
-        reason = f"The import stopped at line {job.last_line + 1}: {error}."
+        _reload_counters(job)
+        reason = f"The import stopped at line {job.last_line + 1}: {' '.join(str(error).split())}."
         return _finish(
             job, Status.FAILED, f"{reason} {stored_up_to(job.last_line)}", delete_file=delete_file
         )
     return _finish(job, Status.DONE, _summary(job), delete_file=delete_file)
 
 
-class _open:
+class _JobFile:
     """The job's file: the given one (left open) or the stored one (closed after)."""
 
     def __init__(self, job: ImportJob, file: BinaryIO | File | None) -> None:
@@ -605,6 +516,14 @@ def _insert_row_errors(job: ImportJob, bad: list[tuple]) -> None:
         )
 
 
+def _reload_counters(job: ImportJob) -> None:
+    """After a failed chunk the job in memory may be ahead of what was committed."""
+    try:
+        job.refresh_from_db(fields=PROGRESS_FIELDS)
+    except Exception:  # noqa: BLE001 - the database may be what failed; keep what we have
+        logger.warning("Could not reload import %s", job.pk)
+
+
 def _summary(job: ImportJob) -> str:
     if not job.rows_processed:
         return "The file has a header but no rows."
@@ -617,23 +536,3 @@ def _finish(job: ImportJob, status: str, message: str, *, delete_file: bool) -> 
     if delete_file and job.stored_path:
         Path(job.stored_path).unlink(missing_ok=True)
     return job
-
-
-def bad_lines_csv(job: ImportJob) -> Iterator[str]:
-    """The job's bad lines as CSV text: `line`, `reason`, then the file's own columns.
-
-    Every cell that a spreadsheet would run as a formula gets a leading '.
-    Starts with a BOM so spreadsheets read it as UTF-8.
-    """
-    out = _Echo()
-    writer = csv.writer(out)
-    yield "\ufeff" + writer.writerow(["line", "reason", *map(escape_formula, job.header)])
-    errors = job.row_errors.order_by("line", "id").values_list("line", "field", "message", "cells")
-    for line, field, message, cells in errors.iterator(chunk_size=2_000):
-        reason = f"{field}: {message}" if field else message
-        yield writer.writerow([line, escape_formula(reason), *map(escape_formula, cells or [])])
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value

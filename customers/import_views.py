@@ -5,9 +5,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from customers.csv_import import KINDS, bad_lines_csv, import_upload, mark_dead_jobs
+from customers.csv_import import KINDS
 from customers.forms import ImportForm
 from customers.import_filters import ImportJobFilter
+from customers.import_jobs import bad_lines_csv, import_upload, mark_dead_jobs
 from customers.import_tables import ImportJobTable, ImportRowErrorTable, status_badge
 from customers.models import ImportJob
 from marketing_os.pagination import PAGINATE

@@ -10,14 +10,12 @@ from customers import csv_import
 from customers.csv_import import (
     BadLine,
     CsvRefused,
-    bad_lines_csv,
     claim_job,
     create_job,
-    database_url,
-    mark_dead_jobs,
     read_csv,
     run_import,
 )
+from customers.import_jobs import bad_lines_csv, database_url, mark_dead_jobs
 from customers.models import Customer, CustomerAttribute, ImportJob
 from funnel.models import FunnelEvent
 from tests.factories import make_customer

@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from customers.csv_import import create_job, database_url, start_background_import
+from customers.csv_import import create_job
+from customers.import_jobs import database_url, start_background_import
 from customers.models import Customer, CustomerAttribute, ImportJob
 from tests.factories import make_customer
 

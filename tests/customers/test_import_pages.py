@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from customers import csv_import
+from customers import import_jobs
 from customers.csv_import import claim_job, create_job, run_import
 from customers.models import Customer, ImportJob
 from tests.factories import make_customer
@@ -116,7 +116,7 @@ def test_a_big_upload_is_saved_and_queued_for_a_background_process(
     settings.IMPORT_INLINE_MAX_BYTES = 10
     settings.MEDIA_ROOT = tmp_path
     started = []
-    monkeypatch.setattr(csv_import, "start_background_import", started.append)
+    monkeypatch.setattr(import_jobs, "start_background_import", started.append)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(logged_in, "customers", b"lms_lead_id\nL-1\nL-2\n")
