@@ -141,7 +141,7 @@ class CsvRows:
         self._reader = csv.reader(self._lines)
         self.header = header
         self.columns = columns
-        self._positions = list(columns.items())
+        self._positions = tuple(columns.items())
         self.ignored_columns = [
             name.strip() or f"column {position + 1} (no name)"
             for position, name in enumerate(header)
@@ -164,36 +164,27 @@ class CsvRows:
         return {
             name: cell
             for name, position in self._positions
-            if not (cell := cells[position]).isspace() and cell
+            if (cell := cells[position]) and not cell.isspace()
         }
 
     def records(self) -> Iterator[tuple[int, list[str] | BadLine]]:
         """`(line_no, cells)` per record, or a `BadLine`; blank lines left out."""
-        width = len(self.header)
+        width, lines = len(self.header), self._lines
+        end = lines.count  # the last line of the previous record
         while True:
-            start = self._lines.count + 1
             try:
-                cells = next(self._reader)
-            except StopIteration:
+                for cells in self._reader:
+                    start, end = end + 1, lines.count
+                    if len(cells) == width:
+                        yield start, cells
+                    elif not is_blank(cells):
+                        yield start, BadLine(wrong_width(len(cells), width), cells)
                 return
             except _LineTooLong:
-                yield start, BadLine(f"the line is longer than {MAX_LINE_CHARS:,} characters")
-                continue
+                yield end + 1, BadLine(f"the line is longer than {MAX_LINE_CHARS:,} characters")
             except csv.Error as error:
-                yield start, BadLine(csv_problem(error))
-                continue
-            if len(cells) != width:
-                if not is_blank(cells):
-                    yield (
-                        start,
-                        BadLine(
-                            f"has {len(cells)} cells but the header has {width} columns "
-                            "(a comma in a cell needs quotes)",
-                            cells,
-                        ),
-                    )
-                continue
-            yield start, cells
+                yield end + 1, BadLine(csv_problem(error))
+            end = lines.count
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str] | BadLine]]:
         for line_no, cells in self.records():
@@ -203,6 +194,10 @@ class CsvRows:
             row = self.row(cells)
             if row or not is_blank(cells):
                 yield line_no, row
+
+
+def wrong_width(cells: int, width: int) -> str:
+    return f"has {cells} cells but the header has {width} columns (a comma in a cell needs quotes)"
 
 
 def csv_problem(error: csv.Error) -> str:

@@ -5,6 +5,7 @@ The import itself is `customers.csv_import.run_import`, the same for every calle
 """
 
 import csv
+import logging
 import os
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
+from django.utils import timezone
 
 from customers.csv_import import (
     claim_job,
@@ -31,6 +33,7 @@ from customers.csv_import import (
 from customers.models import ImportJob
 
 Status = ImportJob.Status
+logger = logging.getLogger(__name__)
 
 
 def import_upload(upload: File, *, kind: str, user: Any, now: datetime) -> ImportJob:
@@ -69,12 +72,28 @@ def database_url(db: dict) -> str:
 
 def start_background_import(job: ImportJob) -> None:
     """Run `manage.py import_csv --job` detached, on the very database we use."""
+    try:
+        process = _spawn_worker(job)
+    except OSError as error:
+        logger.exception("Could not start import %s", job.pk)
+        ImportJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
+            status=Status.FAILED,
+            finished_at=timezone.now(),
+            message=f"The import process could not be started: {error}. Nothing was stored.",
+        )
+        return
+    # Reap the child when it exits: an unreaped (zombie) process would look alive.
+    threading.Thread(target=process.wait, daemon=True).start()
+    ImportJob.objects.filter(pk=job.pk, pid=None).update(pid=process.pid, host=socket.gethostname())
+
+
+def _spawn_worker(job: ImportJob) -> subprocess.Popen:
     env = os.environ | {"DATABASE_URL": database_url(connection.settings_dict)}
     log_dir = Path(settings.BASE_DIR) / "var" / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "import_csv"]
     with (log_dir / "imports.log").open("ab") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [*command, "--job", str(job.pk)],
             cwd=settings.BASE_DIR,
             env=env,
@@ -83,9 +102,6 @@ def start_background_import(job: ImportJob) -> None:
             stderr=log,
             start_new_session=True,
         )
-    # Reap the child when it exits: an unreaped (zombie) process would look alive.
-    threading.Thread(target=process.wait, daemon=True).start()
-    ImportJob.objects.filter(pk=job.pk, pid=None).update(pid=process.pid, host=socket.gethostname())
 
 
 def process_alive(pid: int) -> bool:

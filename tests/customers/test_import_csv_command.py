@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from customers import import_jobs
 from customers.csv_import import create_job
 from customers.import_jobs import database_url, start_background_import
 from customers.models import Customer, CustomerAttribute, ImportJob
@@ -91,6 +92,18 @@ def test_it_will_not_run_a_job_twice(tmp_path, now):
         import_csv("--job", str(job.pk))
 
     assert raised.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_a_worker_that_cannot_start_fails_the_job_instead_of_leaving_it_queued(monkeypatch):
+    job = create_job(kind="customers", filename="big.csv", size=40, stored_path="/x.csv")
+    monkeypatch.setattr(import_jobs.sys, "executable", "/no/such/python")
+
+    start_background_import(job)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert job.message.startswith("The import process could not be started:")
 
 
 def wait_for(job: ImportJob, seconds: float = 60) -> ImportJob:
