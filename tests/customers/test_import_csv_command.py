@@ -1,5 +1,6 @@
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from django.db import connection
 
 from customers import import_jobs
 from customers.csv_import import create_job
-from customers.import_jobs import database_url, start_background_import
+from customers.import_jobs import database_url, mark_dead_jobs, start_background_import
 from customers.models import Customer, CustomerAttribute, ImportJob
 from tests.factories import make_customer
 
@@ -151,3 +152,24 @@ def test_the_command_exits_non_zero_with_a_one_line_reason_in_a_real_process(tmp
         "and upload it again."
     ]
     assert finished.stdout == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_background_import_keeps_its_committed_chunks_and_shows_as_failed(tmp_path, now):
+    rows = "".join(f"K-{n:06d},k{n}@x.com\n" for n in range(40_000))
+    stored = write(tmp_path, "lms_lead_id,email\n" + rows)
+    job = create_job(kind="customers", filename="big.csv", size=1, stored_path=stored)
+    start_background_import(job)
+
+    deadline = time.monotonic() + 60
+    while job.rows_processed == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        job.refresh_from_db()
+    os.kill(job.pid, signal.SIGKILL)
+    time.sleep(0.5)  # the reaper thread collects the killed process
+    mark_dead_jobs(now=now)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and 0 < job.rows_processed < 40_000
+    assert Customer.objects.count() == job.created == job.last_line - 1
+    assert f"Rows up to line {job.last_line} are stored" in job.message
