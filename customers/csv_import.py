@@ -373,6 +373,11 @@ def claim_job(pk: int, *, now: datetime) -> ImportJob | None:
     return ImportJob.objects.get(pk=pk) if claimed else None
 
 
+def not_queued_reason(pk: int) -> str:
+    status = ImportJob.objects.filter(pk=pk).values_list("status", flat=True).first()
+    return f"is {status}, not queued" if status else "does not exist"
+
+
 def stored_up_to(last_line: int) -> str:
     if last_line <= 1:
         return "No rows were stored."

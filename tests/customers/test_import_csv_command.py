@@ -64,6 +64,7 @@ def test_it_prints_each_bad_line_and_ends_with_the_counts(tmp_path):
         (["planets", "x.csv"], 2, "usage: import_csv {customers|attributes|events} FILE"),
         (["customers", "/no/such/file.csv"], 2, "no such file: /no/such/file.csv"),
         (["--job", "4242"], 2, "import job 4242 does not exist"),
+        (["customers", "x.csv", "--job", "1"], 2, "give either KIND FILE or --job ID, not both"),
     ],
 )
 def test_it_exits_2_on_a_bad_command_line(args, code, reason):

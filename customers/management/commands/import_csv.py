@@ -8,12 +8,14 @@ refused whole (not UTF-8, empty, a required column missing); nothing stored.
 import sys
 import time
 from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from customers.csv_import import KINDS, claim_job, create_job, run_import
+from customers.csv_import import KINDS, claim_job, create_job, not_queued_reason, run_import
 from customers.models import ImportJob
 
 PROGRESS_EVERY_SECONDS = 3.0
@@ -30,37 +32,39 @@ class Command(BaseCommand):
     def handle(
         self, *args: object, kind: str | None, file: str | None, job: int | None, **options: object
     ) -> None:
+        if job and (kind or file):
+            raise CommandError("give either KIND FILE or --job ID, not both", returncode=2)
         now = timezone.now()
-        import_job = self.queued_job(job, now=now) if job else self.new_job(kind, file, now=now)
-        self.last_progress = time.monotonic()
-        with self.source(import_job, file) as source:
+        source = nullcontext() if job else self.open_file(kind, file)
+        with source as binary:
+            import_job = self.queued_job(job, now=now) if job else self.new_job(kind, file, now=now)
+            self.last_progress = time.monotonic()
             import_job = run_import(
-                import_job, file=source, now=now, on_chunk=self.report_chunk, delete_file=bool(job)
+                import_job, file=binary, now=now, on_chunk=self.report_chunk, delete_file=bool(job)
             )
         self.report_end(import_job)
 
-    def new_job(self, kind: str | None, file: str | None, *, now) -> ImportJob:
+    def open_file(self, kind: str | None, file: str | None) -> BinaryIO:
         if kind not in KINDS or not file:
-            raise CommandError(
-                f"usage: import_csv {{{'|'.join(KINDS)}}} FILE (or --job ID)", returncode=2
-            )
-        path = Path(file)
-        if not path.is_file():
+            usage = f"usage: import_csv {{{'|'.join(KINDS)}}} FILE (or --job ID)"
+            raise CommandError(usage, returncode=2)
+        if not Path(file).is_file():
             raise CommandError(f"no such file: {file}", returncode=2)
+        try:
+            return open(file, "rb")  # noqa: SIM115 - closed by handle's with block
+        except OSError as error:
+            raise CommandError(f"cannot read {file}: {error.strerror}", returncode=2) from None
+
+    def new_job(self, kind: str, file: str, *, now: datetime) -> ImportJob:
+        path = Path(file)
         created = create_job(kind=kind, filename=path.name, size=path.stat().st_size)
         return claim_job(created.pk, now=now)
 
-    def queued_job(self, pk: int, *, now) -> ImportJob:
+    def queued_job(self, pk: int, *, now: datetime) -> ImportJob:
         claimed = claim_job(pk, now=now)
         if claimed is None:
-            found = ImportJob.objects.filter(pk=pk).values_list("status", flat=True).first()
-            reason = f"is {found}, not queued" if found else "does not exist"
-            raise CommandError(f"import job {pk} {reason}", returncode=2)
+            raise CommandError(f"import job {pk} {not_queued_reason(pk)}", returncode=2)
         return claimed
-
-    def source(self, job: ImportJob, file: str | None):
-        # --job reads job.stored_path itself; a FILE given here is opened here.
-        return open(file, "rb") if file else nullcontext()  # noqa: SIM115
 
     def report_chunk(self, job: ImportJob, bad_lines: list[tuple]) -> None:
         for line, field, message, _cells in bad_lines:
