@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.move import file_move_safe
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -50,9 +51,13 @@ def import_upload(upload: File, *, kind: str, user: Any, now: datetime) -> Impor
 
 
 def save_upload(upload: File) -> Path:
+    """Keep the upload under MEDIA_ROOT/imports/ (moved, not copied, when spooled to disk)."""
     directory = Path(settings.MEDIA_ROOT) / "imports"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{uuid.uuid4().hex}.csv"
+    if hasattr(upload, "temporary_file_path"):
+        file_move_safe(upload.temporary_file_path(), str(path))
+        return path
     with path.open("wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)

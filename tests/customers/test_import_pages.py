@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.urls import reverse
 
 from customers import import_jobs
@@ -128,6 +128,28 @@ def test_a_big_upload_is_saved_and_queued_for_a_background_process(
     page = logged_in.get(response.url).content.decode()
     assert '<meta http-equiv="refresh" content="2">' in page
     assert "Waiting to start" in page
+
+
+def test_a_big_upload_spooled_to_disk_is_moved_into_place_not_copied(
+    logged_in, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_INLINE_MAX_BYTES = 10
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr(import_jobs, "start_background_import", lambda job: None)
+
+    def no_copying(self, chunk_size=None):
+        raise AssertionError("the upload was copied chunk by chunk")
+
+    monkeypatch.setattr(TemporaryUploadedFile, "chunks", no_copying)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(logged_in, "customers", b"lms_lead_id\nL-1\nL-2\n")
+
+    stored = Path(ImportJob.objects.get().stored_path)
+    assert stored.read_bytes() == b"lms_lead_id\nL-1\nL-2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["media"]  # no temporary copy left behind
 
 
 def test_a_running_job_shows_its_progress_and_refreshes(logged_in, now):
