@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from customers.ingest import IngestResult, ingest_attributes, ingest_customers
@@ -413,6 +413,7 @@ def run_import(
             job.save(update_fields=["header", "ignored_columns"])
             for chunk in _chunks(rows.records(), chunk_rows):
                 bad = import_chunk(job, kind, rows, chunk, now=now)
+                reset_queries()  # with DEBUG on, Django keeps every (huge) query: memory
                 if on_chunk:
                     on_chunk(job, bad)
     except CsvRefused as refused:

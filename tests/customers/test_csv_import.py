@@ -5,6 +5,7 @@ import sys
 
 import dj_database_url
 import pytest
+from django.db import connection
 
 from customers import csv_import
 from customers.csv_import import (
@@ -377,3 +378,13 @@ def test_the_database_url_for_child_processes_names_the_same_database():
         k: db[k] for k in ("NAME", "USER", "PASSWORD", "HOST")
     }
     assert parsed["OPTIONS"] == {"sslmode": "prefer"}
+
+
+@pytestmark_db
+def test_it_does_not_pile_up_logged_queries_when_debug_is_on(now, settings):
+    settings.DEBUG = True  # Django then logs every query: a million-row import would grow
+    run(
+        "customers", "lms_lead_id\n" + "".join(f"L-{n}\n" for n in range(10)), now=now, chunk_rows=2
+    )
+
+    assert len(connection.queries) <= 3
