@@ -134,11 +134,11 @@ class CsvRows:
     """The rows of a CSV file whose header has been checked; see the module doc."""
 
     def __init__(
-        self, binary: BinaryIO, text: io.TextIOBase, header: list[str], columns: dict[str, int]
+        self, binary: BinaryIO, lines: _Lines, header: list[str], columns: dict[str, int]
     ) -> None:
         self._binary = binary
-        self._lines = _Lines(text)
-        self._reader = csv.reader(self._lines)
+        self._lines = lines  # the header is read already; counting goes on from there
+        self._reader = csv.reader(lines)
         self.header = header
         self.columns = columns
         self._positions = tuple(columns.items())
@@ -232,9 +232,7 @@ def read_csv(
     known = [*required, *required_any_of, *optional]
     columns = _match_columns(header, known)
     _check_required(header, columns, required, required_any_of)
-    rows = CsvRows(binary, text, header, columns)
-    rows._lines.count = lines.count
-    return rows
+    return CsvRows(binary, lines, header, columns)
 
 
 def _read_header(reader: Iterator[list[str]]) -> list[str]:
