@@ -74,6 +74,13 @@ def test_it_matches_column_names_trimmed_and_in_any_case_and_lists_unknown_ones(
     assert rows.ignored_columns == ["notes", "column 4 (no name)"]
 
 
+def test_unknown_columns_may_repeat_since_they_are_ignored_anyway():
+    rows = read_csv(csv_file("notes,lms_lead_id,notes\na,L-1,b\n"), required=["lms_lead_id"])
+
+    assert list(rows) == [(2, {"lms_lead_id": "L-1"})]
+    assert rows.ignored_columns == ["notes", "notes"]
+
+
 def test_it_leaves_blank_cells_out_and_skips_blank_lines():
     rows = rows_of(
         "lms_lead_id,email\nL-1,  \n\n , \nL-2,b@x.com\n",
