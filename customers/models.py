@@ -1,5 +1,6 @@
 from datetime import UTC, date, datetime
 
+from django.conf import settings
 from django.db import models
 from django.db.models.expressions import Col, RawSQL
 from django.db.models.functions import Now
@@ -160,3 +161,100 @@ class CustomerAttribute(models.Model):
         except ValueError:
             pass
         return value
+
+
+class ImportJob(models.Model):
+    """One CSV file imported (or being imported) by the upload page or `import_csv`.
+
+    Counters are written once per committed chunk, so after a crash they say
+    exactly what is stored: every row up to `last_line`.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        REFUSED = "refused"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.TextField()
+    original_filename = models.TextField()
+    stored_path = models.TextField(blank=True, default="")
+    size = models.BigIntegerField(default=0)
+    status = models.TextField(choices=Status.choices, default=Status.QUEUED)
+    header = models.JSONField(default=list)
+    ignored_columns = models.JSONField(default=list)
+    rows_processed = models.BigIntegerField(default=0)
+    bytes_processed = models.BigIntegerField(default=0)
+    last_line = models.BigIntegerField(default=0)
+    created = models.BigIntegerField(default=0)
+    updated = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    host = models.TextField(blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "import_jobs"
+        indexes = [
+            models.Index(fields=["-created_at"], name="import_jobs_created_idx"),
+            models.Index(fields=["kind", "-created_at"], name="import_jobs_kind_idx"),
+            models.Index(fields=["status", "-created_at"], name="import_jobs_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.kind}, {self.original_filename})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def rows_per_second(self) -> float | None:
+        if not (self.started_at and self.progress_at) or not self.rows_processed:
+            return None
+        seconds = (self.progress_at - self.started_at).total_seconds()
+        return self.rows_processed / seconds if seconds > 0 else None
+
+    @property
+    def percent_done(self) -> int | None:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.size:
+            return None
+        return min(99, int(100 * self.bytes_processed / self.size))
+
+
+class ImportRowError(models.Model):
+    """A line of an imported file that was skipped, with its reason and its cells."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Indexed by (job, line) below, which also serves lookups by job alone.
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="row_errors", db_index=False
+    )
+    line = models.BigIntegerField()
+    field = models.TextField(blank=True, default="")
+    message = models.TextField()
+    cells = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "import_row_errors"
+        indexes = [models.Index(fields=["job", "line"], name="import_row_errors_line_idx")]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+    @property
+    def reason(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message

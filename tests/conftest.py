@@ -3,6 +3,12 @@ from datetime import UTC, datetime
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # The default PBKDF2 hasher spends about a second per login on this machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
