@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
+from customers.csv_import import BadLine, CsvRefused, read_csv
 from segments.models import CustomerSegment, CustomerSegmentCustomer, MemberUpload
 
 KEY_COLUMNS = ("customer_id", "lms_lead_id", "email")
@@ -41,8 +42,6 @@ def upload_members(
     now: datetime,
 ) -> MemberUpload:
     """Replace or add to the segment's list from `file`; unmatched lines are reported."""
-    from customers.csv_import import CsvRefused, read_csv
-
     if segment.type != CustomerSegment.Type.MANUAL:
         raise UploadRefused("Only a manual segment has a member list to upload.")
     try:
@@ -68,7 +67,7 @@ def key_column(columns: Iterable[str]) -> str:
 def lines_of(rows: Iterable, key: str) -> Iterator[tuple[int, str, int | None]]:
     """(line, value, value as a customer id or None) for every data line."""
     for line_no, row in rows:
-        if isinstance(row, tuple):  # a BadLine: report it with its reason
+        if isinstance(row, BadLine):  # report it with its reason
             yield line_no, f"({row.message})", None
             continue
         value = (row.get(key) or "").strip()
