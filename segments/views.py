@@ -2,12 +2,13 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from customers.filters import CustomerFilter
 from customers.tables import CustomerTable
-from marketing_os.pagination import PAGINATE
+from marketing_os.pagination import PAGINATE, EstimatedCountPaginator
 from segments.editing import save_segment
 from segments.evaluation import (
     SegmentError,
@@ -60,9 +61,24 @@ def segment_customer_list(request: HttpRequest, pk: int) -> HttpResponse:
     filterset = CustomerFilter(request.GET, queryset=customers)
     empty_text = "No customers in this segment match." if filterset.is_searching else EMPTY
     table = CustomerTable(filterset.qs, empty_text=empty_text)
-    RequestConfig(request, paginate=PAGINATE).configure(table)
+    paginate = PAGINATE
+    if segment.type != CustomerSegment.Type.MANUAL and not filterset.is_searching:
+        paginate = PAGINATE | {"paginator_class": counted_paginator(segment.last_count)}
+    RequestConfig(request, paginate=paginate).configure(table)
     context = {"segment": segment, "filter": filterset, "table": table}
     return render(request, "segments/segment_customers.html", context)
+
+
+def counted_paginator(count: int | None) -> type[EstimatedCountPaginator]:
+    """A paginator that trusts the count the evaluation just stored: counting
+    300k stored members again on every page view costs more than the page."""
+
+    class CountedPaginator(EstimatedCountPaginator):
+        @cached_property
+        def count(self) -> int:
+            return count if count is not None else super().count
+
+    return CountedPaginator
 
 
 @require_POST
