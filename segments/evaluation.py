@@ -19,7 +19,7 @@ sender asks for a fresh one with `max_age=timedelta(0)`. Ids that are not
 """
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -128,42 +128,25 @@ def record_evaluation(segment: CustomerSegment, evaluation: Evaluation) -> None:
 def check_segment_sql(sql: str) -> SqlProblem | None:
     """Why `sql` cannot be a segment (parser, then a dry run in the sandbox), or None."""
     try:
-        body = select_body(sql)
-    except SqlRefused as refused:
-        return refused.problem
-    try:
-        with sandbox() as cursor:
-            columns = cursor.describe(DESCRIBE_PREFIX + body + DESCRIBE_SUFFIX)
-    except QueryFailed as failed:
-        return database_problem(failed, sql=sql, body=body, prefix=DESCRIBE_PREFIX)
-    if len(columns) != 1:
-        return SqlProblem(
-            f"Return exactly one column of customer ids; this returns {len(columns)}."
-        )
-    if columns[0].type_code not in INTEGER_TYPES:
-        return SqlProblem(f"The column {columns[0].name!r} must hold customer ids (integers).")
+        run_checked(sql, lambda body: None)
+    except SegmentError as error:
+        return error.problem
     return None
 
 
 def preview_segment_sql(sql: str) -> Preview:
     """Member count, first customers and run time of `sql`, without saving anything."""
     started = time.monotonic()
-    body = checked_body(sql)
-    query = (
-        f"WITH m AS MATERIALIZED ({MEMBERS_PREFIX}{body}{MEMBERS_SUFFIX}) "
-        f"SELECT (SELECT count(*) FROM m), ARRAY(SELECT id FROM m ORDER BY id LIMIT {PREVIEW_SIZE})"
-    )
-    prefix = query[: query.index(body)]
-    count, first_ids = run_sandboxed(query, sql=sql, body=body, prefix=prefix)[0]
+    count, first_ids = run_checked(sql, preview_query)[0]
     customers = list(Customer.objects.filter(pk__in=first_ids).order_by("pk"))
     return Preview(count, int((time.monotonic() - started) * 1000), customers)
 
 
-def checked_body(sql: str) -> str:
-    problem = check_segment_sql(sql)
-    if problem:
-        raise SegmentError(problem.message, problem=problem)
-    return select_body(sql)
+def preview_query(body: str) -> str:
+    return (
+        f"WITH m AS MATERIALIZED ({MEMBERS_PREFIX}{body}{MEMBERS_SUFFIX}) "
+        f"SELECT (SELECT count(*) FROM m), ARRAY(SELECT id FROM m ORDER BY id LIMIT {PREVIEW_SIZE})"
+    )
 
 
 class SandboxIds(list):
@@ -171,18 +154,40 @@ class SandboxIds(list):
 
 
 def sql_member_ids(sql: str) -> SandboxIds:
-    body = checked_body(sql)
-    rows = run_sandboxed(MEMBERS_PREFIX + body + MEMBERS_SUFFIX, sql=sql, body=body)
+    rows = run_checked(sql, lambda body: MEMBERS_PREFIX + body + MEMBERS_SUFFIX)
     return SandboxIds(row[0] for row in rows)
 
 
-def run_sandboxed(query: str, *, sql: str, body: str, prefix: str = MEMBERS_PREFIX) -> list[tuple]:
+def run_checked(sql: str, build: Callable[[str], str | None]) -> list[tuple]:
+    """Check `sql` and run `build(body)` in one sandbox transaction (one snapshot).
+
+    The check is the parser, then a dry run (`LIMIT 0`: planned, not run) for
+    the columns. Raises `SegmentError` with PostgreSQL's position mapped back
+    into `sql`.
+    """
+    try:
+        body = select_body(sql)
+    except SqlRefused as refused:
+        raise SegmentError(refused.problem.message, problem=refused.problem) from None
+    query = DESCRIBE_PREFIX + body + DESCRIBE_SUFFIX
     try:
         with sandbox() as cursor:
-            return cursor.fetchall(query)
+            check_columns(cursor.describe(query))
+            query = build(body)
+            return cursor.fetchall(query) if query else []
     except QueryFailed as failed:
+        prefix = query[: query.index(body)]
         problem = database_problem(failed, sql=sql, body=body, prefix=prefix)
         raise SegmentError(problem.message, problem=problem) from None
+
+
+def check_columns(columns: list) -> None:
+    if len(columns) != 1:
+        count = len(columns)
+        message = f"Return exactly one column of customer ids; this returns {count}."
+        raise SegmentError(message)
+    if columns[0].type_code not in INTEGER_TYPES:
+        raise SegmentError(f"The column {columns[0].name!r} must hold customer ids (integers).")
 
 
 def database_problem(failed: QueryFailed, *, sql: str, body: str, prefix: str) -> SqlProblem:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger("segments")
 WATCHDOG_GRACE_SECONDS = 2.0
@@ -70,15 +70,7 @@ def sandbox(*, timeout: float | None = None) -> Iterator[SandboxCursor]:
     seconds = settings.SEGMENT_SQL_TIMEOUT_SECONDS if timeout is None else timeout
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION READ ONLY")
-            cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)", [f"{int(seconds * 1000)}ms"]
-            )
-            cursor.execute("SELECT current_schema()")
-            schema = cursor.fetchone()[0]
-            cursor.execute(f'SET LOCAL search_path = pg_catalog, "{schema}"')
-            limit_temp_files()
-            switch_role(cursor)
+            enter_sandbox(cursor, seconds)
         try:
             with watchdog(connection.connection, seconds + WATCHDOG_GRACE_SECONDS):
                 yield SandboxCursor(connection.connection)
@@ -86,26 +78,39 @@ def sandbox(*, timeout: float | None = None) -> Iterator[SandboxCursor]:
             transaction.set_rollback(True)
 
 
-def limit_temp_files() -> None:
-    """Cap temporary files (a runaway sort or recursive CTE could fill the disk
-    before the timeout). Only a superuser may set it; others skip this guard."""
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL temp_file_limit = '{TEMP_FILE_LIMIT}'")
-    except DatabaseError:
-        pass
+def enter_sandbox(cursor, seconds: float) -> None:
+    """Two round trips: what this database allows, then every SET LOCAL at once.
 
-
-def switch_role(cursor) -> None:
+    The temporary-file cap only a superuser may set (a runaway sort or
+    recursive CTE could fill the disk before the timeout); others go without.
+    """
     role = settings.SEGMENT_SQL_ROLE
-    cursor.execute(
-        "SELECT to_regrole(%s) IS NOT NULL AND pg_has_role(to_regrole(%s), 'MEMBER')",
-        [f'"{role}"', f'"{role}"'],
-    )
-    if cursor.fetchone()[0]:
-        cursor.execute(f'SET LOCAL ROLE "{role}"')
+    cursor.execute(ABILITIES, {"role": quote(role)})
+    role_usable, superuser, schema = cursor.fetchone()
+    statements = [
+        "SET TRANSACTION READ ONLY",
+        f"SET LOCAL statement_timeout = {int(seconds * 1000)}",
+        f"SET LOCAL search_path = pg_catalog, {quote(schema)}",
+    ]
+    if superuser:
+        statements.append(f"SET LOCAL temp_file_limit = '{TEMP_FILE_LIMIT}'")
+    if role_usable:
+        statements.append(f"SET LOCAL ROLE {quote(role)}")
     else:
         warn_without_role(role)
+    # Trusted text only, no parameters: one simple-protocol round trip.
+    cursor.execute("; ".join(statements))
+
+
+ABILITIES = """
+SELECT to_regrole(%(role)s) IS NOT NULL AND pg_has_role(to_regrole(%(role)s), 'MEMBER'),
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+       current_schema()
+"""
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 _warned = False
@@ -137,10 +142,6 @@ def watchdog(raw: psycopg.Connection, seconds: float) -> Iterator[None]:
 
 def is_role_active() -> bool:
     """Whether the sandbox role exists and the app may switch to it."""
-    role = settings.SEGMENT_SQL_ROLE
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT to_regrole(%s) IS NOT NULL AND pg_has_role(to_regrole(%s), 'MEMBER')",
-            [f'"{role}"', f'"{role}"'],
-        )
+        cursor.execute(ABILITIES, {"role": quote(settings.SEGMENT_SQL_ROLE)})
         return bool(cursor.fetchone()[0])
