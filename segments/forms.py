@@ -5,6 +5,7 @@ carries a stale SQL or handler name it does not use.
 """
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 
 from segments.evaluation import check_segment_sql
 from segments.handlers import REGISTRY, handler_choices
@@ -59,8 +60,9 @@ class SegmentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["handler_function"].choices = handler_choices()
-        self.fields["name"].max_length = 200
-        self.fields["selection_sql"].max_length = MAX_SQL_CHARS
+        for name, limit in (("name", 200), ("selection_sql", MAX_SQL_CHARS)):
+            self.fields[name].validators.append(MaxLengthValidator(limit))
+            self.fields[name].widget.attrs["maxlength"] = limit
         self.sql_problem = None
 
     def clean_name(self) -> str:
@@ -79,6 +81,8 @@ class SegmentForm(forms.ModelForm):
         return data
 
     def clean_sql(self, data: dict) -> None:
+        if "selection_sql" in self.errors:  # too long: already said so
+            return
         sql = data.get("selection_sql") or ""
         if not sql.strip():
             self.add_error("selection_sql", "Write the SELECT that picks this segment's customers.")

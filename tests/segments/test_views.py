@@ -188,3 +188,28 @@ def test_a_manual_segment_shows_its_list_size(logged_in):
     segment = make_manual_segment(make_customers(2))
     page = logged_in.get(reverse("segments:detail", args=[segment.pk])).content.decode()
     assert "A manual list of <strong>2</strong> customers" in page
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"type": "bogus"}, {"q": "x" * 500}, {"page": "abc"}, {"sort": "nonsense"}, {"page": "-1"}],
+)
+def test_odd_list_parameters_never_give_a_500(logged_in, params):
+    make_segment("One")
+    assert logged_in.get(reverse("segments:list"), params).status_code in {200, 404}
+
+
+def test_a_duplicate_name_is_refused_on_the_form(logged_in):
+    make_segment("Taken")
+    response = post_segment(
+        logged_in, reverse("segments:new"), name="Taken", selection_sql="SELECT id FROM customers"
+    )
+    assert response.status_code == 200 and "already exists" in response.content.decode()
+    assert CustomerSegment.objects.count() == 1
+
+
+def test_a_segment_sql_too_long_is_refused(logged_in):
+    sql = "SELECT id FROM customers WHERE " + " OR ".join(["id = 1"] * 4000)
+    response = post_segment(logged_in, reverse("segments:new"), selection_sql=sql)
+    assert response.status_code == 200 and not CustomerSegment.objects.exists()
+    assert "at most 20000 characters" in response.content.decode()
