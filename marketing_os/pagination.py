@@ -22,13 +22,19 @@ def estimated_rows(table: str) -> int:
     return row[0] if row else -1
 
 
+def queryset_of(object_list: object) -> object:
+    """The QuerySet behind `object_list`: django-tables2 paginates its `BoundRows`,
+    whose `.data.data` is the (ordered) queryset."""
+    return getattr(getattr(object_list, "data", None), "data", object_list)
+
+
 class EstimatedCountPaginator(Paginator):
     is_estimate = False  # the count is the planner's estimate
     is_capped = False  # there are more than `count` matches
 
     @cached_property
     def count(self) -> int:
-        objects = self.object_list
+        objects = queryset_of(self.object_list)
         if not isinstance(objects, QuerySet):
             return super().count
         if not objects.query.where:

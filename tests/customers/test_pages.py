@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils.http import urlencode
 
 from customers.filters import CustomerFilter
@@ -241,3 +242,13 @@ def test_the_filter_and_table_work_on_any_customer_queryset():
     assert list(filterset.qs) == [wanted]
     table = CustomerTable(filterset.qs)
     assert [row.record for row in table.rows] == [wanted]
+
+
+def test_the_unfiltered_list_of_a_large_table_shows_the_planner_estimate(logged_in, monkeypatch):
+    make_customers(3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers")
+    monkeypatch.setattr("marketing_os.pagination.ESTIMATE_ABOVE", 2)
+    response = get_list(logged_in)
+    assert response.context["table"].paginator.is_estimate
+    assert "About 3 results" in response.content.decode()
