@@ -54,6 +54,14 @@ def test_it_finds_customers_by_the_start_of_any_word(logged_in):
     assert lead_ids(get_list(logged_in, q=priya.lms_lead_id)) == [priya.lms_lead_id]
 
 
+def test_it_finds_customers_by_short_and_long_words_together(logged_in):
+    priya = make_customer(first_name="Priya", last_name="Sharma", mobile="+91 98765 43210")
+    make_customer(first_name="Pooja", last_name="Sharma", mobile="+91 11111 22222")
+    assert lead_ids(get_list(logged_in, q="p sharma 98")) == [priya.lms_lead_id]
+    assert lead_ids(get_list(logged_in, q="pr")) == [priya.lms_lead_id]
+    assert len(lead_ids(get_list(logged_in, q="sha"))) == 2
+
+
 def test_it_finds_customers_by_mobile_digits(logged_in):
     customer = make_customer(mobile="+91 98765 43210")
     make_customer(mobile="+91 11111 22222")
