@@ -260,3 +260,9 @@ def test_the_unfiltered_list_of_a_large_table_shows_the_planner_estimate(logged_
     response = get_list(logged_in)
     assert response.context["table"].paginator.is_estimate
     assert "About 3 results" in response.content.decode()
+
+
+def test_a_search_with_very_many_matches_says_more_than(logged_in, monkeypatch):
+    make_customers(4, first_name="Many")
+    monkeypatch.setattr("marketing_os.pagination.CAP", 3)
+    assert "More than 3 results" in get_list(logged_in, q="many").content.decode()
