@@ -1,7 +1,5 @@
 """A marketer logs in, searches customers, pages through them and opens one."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -57,7 +55,7 @@ def test_a_marketer_searches_pages_and_opens_a_customer(page, live_server, trans
     expect(page.get_by_role("link", name="Someone Else")).to_have_count(0)
 
     page.get_by_role("link", name="2", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/customers/\?q=tanvi&.*page=2$"))
+    expect(page).to_have_url(f"{live_server.url}/customers/?q=tanvi&page=2")
     expect(page.get_by_label("Search")).to_have_value("tanvi")
     expect(page.locator("tbody tr")).to_have_count(6)
 
