@@ -1,3 +1,4 @@
+import math
 from datetime import UTC, date, datetime
 
 from django.db import models
@@ -91,9 +92,10 @@ def value_matches(value: str) -> models.Q:
         candidates.append(lowered == "true")
     try:
         number = float(value)
-        candidates.append(int(number) if number.is_integer() else number)
     except ValueError:
-        pass
+        number = math.nan
+    if math.isfinite(number):  # "NaN", "1e400": JSON has no such number
+        candidates.append(int(number) if number.is_integer() else number)
     condition = models.Q()
     for candidate in candidates:
         condition |= models.Q(field_value=candidate)

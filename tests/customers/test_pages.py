@@ -95,6 +95,20 @@ def test_it_filters_by_attribute_name_and_value(logged_in):
     assert len(lead_ids(get_list(logged_in, value="Pune"))) == 2
 
 
+@pytest.mark.parametrize("value", ["NaN", "1e400", "-Infinity", "' OR 1=1 --"])
+def test_an_attribute_value_that_is_no_json_number_just_finds_nothing(logged_in, value):
+    make_customer(attributes={"score": ("numeric", 5)})
+    response = get_list(logged_in, attribute="score", value=value)
+    assert lead_ids(response) == []
+
+
+def test_an_attribute_value_finds_numbers_and_booleans_typed_as_text(logged_in):
+    five = make_customer(attributes={"score": ("numeric", 5), "paid": ("boolean", True)})
+    make_customer(attributes={"score": ("numeric", 6), "paid": ("boolean", False)})
+    assert lead_ids(get_list(logged_in, attribute="score", value="5.0")) == [five.lms_lead_id]
+    assert lead_ids(get_list(logged_in, attribute="paid", value="True")) == [five.lms_lead_id]
+
+
 def test_it_shows_a_bad_date_as_a_form_error_and_still_searches(logged_in):
     customer = make_customer(first_name="Zelda")
     make_customer(first_name="Other")
@@ -266,3 +280,10 @@ def test_a_search_with_very_many_matches_says_more_than(logged_in, monkeypatch):
     make_customers(4, first_name="Many")
     monkeypatch.setattr("marketing_os.pagination.CAP", 3)
     assert "More than 3 results" in get_list(logged_in, q="many").content.decode()
+
+
+def test_a_nul_character_is_a_form_error_not_a_failure(logged_in):
+    make_customer()
+    response = get_list(logged_in, q="a\x00b", value="\x00")
+    assert response.context["filter"].errors
+    assert "Null characters are not allowed." in response.content.decode()
