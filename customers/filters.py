@@ -42,8 +42,12 @@ def date_input(label: str) -> django_filters.DateFilter:
     )
 
 
-def text_input(label: str, placeholder: str = "", **kwargs) -> django_filters.CharFilter:
+def text_input(
+    label: str, placeholder: str = "", *, datalist: str = "", **kwargs
+) -> django_filters.CharFilter:
+    """A free-text filter; `datalist` names a <datalist> of suggestions on the page."""
     attrs = TEXT | ({"placeholder": placeholder} if placeholder else {})
+    attrs |= {"list": datalist, "autocomplete": "off"} if datalist else {}
     return django_filters.CharFilter(
         label=label, max_length=200, widget=forms.TextInput(attrs=attrs), **kwargs
     )
