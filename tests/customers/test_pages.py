@@ -287,3 +287,12 @@ def test_a_nul_character_is_a_form_error_not_a_failure(logged_in):
     response = get_list(logged_in, q="a\x00b", value="\x00")
     assert response.context["filter"].errors
     assert "Null characters are not allowed." in response.content.decode()
+
+
+def test_the_filter_searches_a_queryset_from_a_plain_manager_too():
+    wanted = make_customer(first_name="Ishaan", attributes={"city": ("string", "Goa")})
+    make_customer(first_name="Ishaan")
+    filterset = CustomerFilter(
+        {"q": "ish", "attribute": "city"}, queryset=Customer._base_manager.all()
+    )
+    assert list(filterset.qs) == [wanted]
