@@ -6,7 +6,14 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 
-from customers.filters import DateRangeForm, SearchFilterSet, date_input, text_input
+from customers.filters import (
+    DateRangeForm,
+    SearchFilterSet,
+    date_input,
+    on_or_after,
+    on_or_before,
+    text_input,
+)
 from funnel.models import FunnelEvent
 
 FunnelType = FunnelEvent.FunnelType
@@ -25,8 +32,8 @@ class FunnelEventFilter(SearchFilterSet):
     )
     from_stage = text_input("From stage", "e.g. lead", method="stage", datalist="known-stages")
     to_stage = text_input("To stage", "e.g. applied", method="stage", datalist="known-stages")
-    created_from = date_input("Created from")
-    created_to = date_input("Created to")
+    created_from = date_input("Created from", on_or_after)
+    created_to = date_input("Created to", on_or_before)
 
     class Meta:
         model = FunnelEvent
