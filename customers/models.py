@@ -113,7 +113,7 @@ class Customer(models.Model):
     last_name = models.TextField(null=True, blank=True)
     email = models.TextField(null=True, blank=True)
     mobile = models.TextField(null=True, blank=True)
-    created_date = models.DateTimeField(db_default=Now(), db_index=True)
+    created_date = models.DateTimeField(db_default=Now())
     updated_date = models.DateTimeField(db_default=Now())
 
     objects = CustomerQuerySet.as_manager()

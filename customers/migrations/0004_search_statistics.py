@@ -12,7 +12,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0002_search_vector")]
+    dependencies = [("customers", "0003_import_jobs")]
 
     operations = [
         migrations.RunSQL(

@@ -10,7 +10,7 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0003_search_statistics")]
+    dependencies = [("customers", "0004_search_statistics")]
 
     operations = [
         migrations.RunSQL(

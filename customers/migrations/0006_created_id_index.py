@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0004_array_values_index'),
+        ('customers', '0005_array_values_index'),
     ]
 
     operations = [
