@@ -282,6 +282,15 @@ def test_a_search_with_very_many_matches_says_more_than(logged_in, monkeypatch):
     assert "More than 3 results" in get_list(logged_in, q="many").content.decode()
 
 
+def test_a_page_past_the_count_cap_can_still_be_opened(logged_in, monkeypatch):
+    make_customers(6, first_name="Many")
+    monkeypatch.setattr("marketing_os.pagination.CAP", 2)
+    response = logged_in.get("/customers/", {"q": "many", "per_page": 2, "page": 3})
+    table = response.context["table"]
+    assert table.page.number == 3
+    assert len(table.page.object_list) == 2
+
+
 def test_a_nul_character_is_a_form_error_not_a_failure(logged_in):
     make_customer()
     response = get_list(logged_in, q="a\x00b", value="\x00")
