@@ -1,4 +1,5 @@
 from django.db import models
+from django.urls import reverse
 
 
 class MessageTemplateQuerySet(models.QuerySet):
@@ -51,6 +52,9 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("templates_app:detail", args=[self.pk])
 
     @property
     def is_email(self) -> bool:

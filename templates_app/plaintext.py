@@ -13,6 +13,8 @@ BLOCKS = {
     "h6", "header", "hr", "li", "ol", "p", "pre", "section", "table", "tr", "ul",
 }  # fmt: skip
 SPACES = re.compile(r"[ \t\r\f\v\xa0]+")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+HIDDEN = re.compile(r"display\s*:\s*none")
 NEVER = re.compile(r"(?!x)x")
 
 
@@ -31,11 +33,18 @@ class _TextParser(HTMLParser):
         self.keep = keep
         self.chunks: list[str] = []
         self.skipping = 0
+        self.open_tags = 0  # non-void elements open
+        self.hidden_at: list[int] = []  # open_tags where a display:none element began
         self.link: tuple[str, int] | None = None  # (href, index of its first chunk)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         self._keep_tags(" ".join(v or "" for k, v in attrs if k != "href"))
+        if tag not in VOID:
+            self.open_tags += 1
+            if HIDDEN.search(values.get("style") or ""):  # e.g. MJML's preview text
+                self.hidden_at.append(self.open_tags)
+                self.skipping += 1
         if tag in SKIPPED:
             self.skipping += 1
         elif tag in BLOCKS:
@@ -46,6 +55,11 @@ class _TextParser(HTMLParser):
             self.chunks.append(values["alt"] or "")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID:
+            if self.hidden_at and self.hidden_at[-1] == self.open_tags:
+                self.hidden_at.pop()
+                self.skipping -= 1
+            self.open_tags -= 1
         if tag in SKIPPED:
             self.skipping = max(self.skipping - 1, 0)
         elif tag in BLOCKS:
@@ -69,6 +83,6 @@ class _TextParser(HTMLParser):
         self.chunks.extend(self.keep.findall(text))
 
     def text(self) -> str:
-        lines = (line.strip() for line in "".join(self.chunks).split("\n"))
+        lines = (SPACES.sub(" ", line).strip() for line in "".join(self.chunks).split("\n"))
         text = "\n".join(lines)
         return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -138,13 +138,13 @@ def render_compiled(compiled: CompiledTemplate, context: Mapping[str, object]) -
     try:
         subject = " ".join(compiled.subject.render(**context).split())
         html = compiled.html.render(**context) if compiled.html else ""
-        text = BLANK_LINES.sub("\n\n", compiled.text.render(**context)).strip() + "\n"
+        text = BLANK_LINES.sub("\n\n", compiled.text.render(**context)).strip()
     except LiquidError as error:
         raise RenderError(_describe(error)) from None
     return RenderedMessage(subject=subject, html=html, text=text)
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)  # drafts typed in the editor pass through here too
 def compile_template(type: str, subject: str, message: str) -> CompiledTemplate:  # noqa: A002
     """Parse and compile one template version (cached by its content).
 

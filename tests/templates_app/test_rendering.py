@@ -102,7 +102,7 @@ def test_templates_cannot_reach_python_internals(expression):
     )
     rendered = render_message(template, context(attributes={"courses": ["MBA"]}))
     assert "[]" in rendered.html
-    assert rendered.text == "[]\n"
+    assert rendered.text == "[]"
     assert rendered.subject == "[]"
 
 
@@ -210,7 +210,7 @@ def test_whatsapp_templates_are_plain_text_with_the_same_variables():
     )
     rendered = render_message(template, context(first_name="Asha"))
     assert rendered.html == ""
-    assert rendered.text == f"Hi Asha <b>, see {UNSUBSCRIBE}\n"
+    assert rendered.text == f"Hi Asha <b>, see {UNSUBSCRIBE}"
 
 
 def test_mjml_is_compiled_once_per_template_version(monkeypatch):
