@@ -208,7 +208,8 @@ def _compile_email(
     """MJML → HTML once, with the Liquid tags carried through untouched."""
     masked, tags, nonce = _mask_liquid(message)
     try:
-        compiled = mjml2html(masked, include_loader=_refuse_include)
+        # fonts={}: no Google Fonts link unless the template asks with <mj-font>.
+        compiled = mjml2html(masked, include_loader=_refuse_include, fonts={})
     except ValueError as error:
         errors.append(
             _mjml_error(str(error), source=message, masked=masked, nonce=nonce, tags=tags)

@@ -12,6 +12,7 @@ from templates_app.filters import MessageTemplateFilter
 from templates_app.forms import MessageTemplateForm, TestSendForm
 from templates_app.models import MessageTemplate
 from templates_app.previews import (
+    BUILT_IN,
     choose_sample,
     find_customers,
     preview,
@@ -26,7 +27,7 @@ from templates_app.tables import MessageTemplateTable
 # and it may only be framed by our own pages.
 PREVIEW_CSP = {
     "default-src": "'none'",
-    "style-src": "'unsafe-inline'",
+    "style-src": ["'unsafe-inline'", "https:"],  # https: for <mj-font> stylesheets
     "img-src": ["https:", "http:", "data:"],
     "font-src": ["https:", "data:"],
     "frame-ancestors": "'self'",
@@ -81,7 +82,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         template = form.save()
         messages.success(request, f"Template “{template.name}” created.")
-        return redirect(template)
+        return _to_detail(template, sample_key=request.POST.get("customer"))
     return _form_page(request, form, template=None)
 
 
@@ -91,7 +92,7 @@ def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, f"Template “{template.name}” saved.")
-        return redirect(template)
+        return _to_detail(template, sample_key=request.POST.get("customer"))
     return _form_page(request, form, template=template)
 
 
@@ -161,7 +162,14 @@ def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "WhatsApp templates cannot be sent yet.")
     else:
         _send_test(request, template, to=form.cleaned_data["to"], sample=sample)
-    return redirect(f"{template.get_absolute_url()}?customer={sample.key}")
+    return _to_detail(template, sample_key=sample.key)
+
+
+def _to_detail(template: MessageTemplate, *, sample_key: str | None) -> HttpResponse:
+    """The template's page, still previewing the sample customer the marketer chose."""
+    if sample_key and (sample_key.isdigit() or sample_key == BUILT_IN):
+        return redirect(f"{template.get_absolute_url()}?customer={sample_key}")
+    return redirect(template)
 
 
 def _send_test(request: HttpRequest, template: MessageTemplate, *, to: str, sample) -> None:

@@ -12,6 +12,7 @@
   var DELAY = 400;
   var timer = null;
   var lastPayload = null;
+  var checks = 0;  // answers to older checks may arrive late: only the newest counts
 
   function errorLines() {
     var lines = {};
@@ -55,10 +56,11 @@
 
   function check() {
     var data = new FormData(previewForm);
+    var number = ++checks;
     fetch(root.dataset.checkUrl, { method: "POST", body: data, credentials: "same-origin",
                                    headers: { "X-Requested-With": "fetch" } })
       .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (result) { if (result) showCheck(result); })
+      .then(function (result) { if (result && number === checks) showCheck(result); })
       .catch(function () { /* the frame still shows the preview */ });
   }
 
