@@ -1,7 +1,7 @@
 from django import forms
 
 from templates_app.models import MessageTemplate
-from templates_app.rendering import check_template
+from templates_app.rendering import check_template, normalise_newlines
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -23,6 +23,9 @@ class MessageTemplateForm(forms.ModelForm):
             "Not used for WhatsApp.",
             "message": "Email: MJML with Liquid. WhatsApp: plain text with Liquid.",
         }
+
+    def clean_message(self) -> str:
+        return normalise_newlines(self.cleaned_data["message"])
 
     def clean(self) -> dict:
         data = super().clean()

@@ -15,6 +15,7 @@ from templates_app.rendering import (
     RenderError,
     TemplateSyntaxError,
     compile_template,
+    normalise_newlines,
     render_message,
 )
 
@@ -67,7 +68,8 @@ def find_customers(q: str, *, limit: int = 10) -> list[Customer]:
 def preview(template: object, sample: Sample) -> Preview:
     """Render `template` (saved or a draft) for `sample`, collecting problems as words."""
     try:
-        compiled = compile_template(template.type, template.subject or "", template.message or "")
+        message = normalise_newlines(template.message or "")
+        compiled = compile_template(template.type, template.subject or "", message)
         variables = list(compiled.variables)
         rendered = render_message(template, sample.context)
     except TemplateSyntaxError as error:
@@ -112,6 +114,8 @@ def _has_value(context: dict, path: str) -> bool:
     """Whether `customer.attributes.x`-style `path` leads to a value in `context`."""
     value: object = context
     for segment in path.replace("[", ".").replace("]", "").replace("'", "").split("."):
+        if segment in ("size", "first", "last") and isinstance(value, list | str):
+            return True  # Liquid's own properties of a value that is there
         if not isinstance(value, dict) or segment not in value:
             return False
         value = value[segment]

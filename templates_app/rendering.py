@@ -130,8 +130,14 @@ def render_message(template: object, context: Mapping[str, object]) -> RenderedM
     Raises TemplateSyntaxError for a template that does not parse, RenderError
     when rendering fails for this context.
     """
-    compiled = compile_template(template.type, template.subject or "", template.message or "")
+    message = normalise_newlines(template.message or "")
+    compiled = compile_template(template.type, template.subject or "", message)
     return render_compiled(compiled, context)
+
+
+def normalise_newlines(text: str) -> str:
+    """Browsers post textareas with CRLF; mjml-python refuses CR in <mj-head>."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def render_compiled(compiled: CompiledTemplate, context: Mapping[str, object]) -> RenderedMessage:
@@ -169,7 +175,7 @@ def compile_template(type: str, subject: str, message: str) -> CompiledTemplate:
 def check_template(*, type: str, subject: str, message: str) -> list[SourceError]:  # noqa: A002
     """Every problem that stops this template from being saved ([] when it is fine)."""
     try:
-        compile_template(type, subject, message)
+        compile_template(type, subject, normalise_newlines(message))
     except TemplateSyntaxError as error:
         return error.errors
     return []

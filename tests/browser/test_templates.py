@@ -20,7 +20,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MESSAGE = (
-    "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n"
+    "<mjml>\n<mj-head>\n<mj-title>Welcome</mj-title>\n</mj-head>\n"
+    "<mj-body>\n<mj-section>\n<mj-column>\n"
     "<mj-text>Hello {{ customer.first_name }}</mj-text>\n"
     '<mj-button href="{{ unsubscribe_url }}" background-color="#e63946">Unsubscribe</mj-button>\n'
     "</mj-column>\n</mj-section>\n</mj-body>\n</mjml>"
@@ -91,7 +92,7 @@ def test_editing_a_template_updates_the_sandboxed_preview(
 
     frame = page.frame_locator("#preview-frame")
     expect(frame.locator("body")).to_contain_text("Hello Zoya")
-    expect(page.locator(".code-gutter")).to_contain_text("10")  # line numbers
+    expect(page.locator(".code-gutter")).to_contain_text("13")  # line numbers
 
     page.fill(
         "#id_message",

@@ -249,3 +249,11 @@ def test_the_built_in_sample_renders_every_starter_variable():
         sample_context(unsubscribe_url=UNSUBSCRIBE),
     )
     assert "Priya MBA in Business Analytics" in rendered.html
+
+
+def test_windows_line_endings_from_a_browser_textarea_are_accepted():
+    message = "<mjml>\r\n<mj-head>\r\n<mj-title>Hi</mj-title>\r\n</mj-head>\r\n" + mjml(
+        "<mj-text>Hi {{ customer.first_name }}</mj-text>"
+    ).removeprefix("<mjml>")
+    assert check_template(type="email", subject="x", message=message) == []
+    assert "Hi Asha" in render_message(email(message), context()).html

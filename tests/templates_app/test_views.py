@@ -219,3 +219,13 @@ def test_sample_customers_are_found_by_name_or_email(logged_in):
 
 def test_an_unknown_template_is_a_404(logged_in):
     assert logged_in.get(reverse("templates_app:detail", args=[999999])).status_code == 404
+
+
+def test_liquid_properties_like_size_are_not_reported_missing(logged_in):
+    message = MESSAGE.replace(
+        "{{ customer.attributes.course }}", "{{ customer.attributes.interests.size }}"
+    )
+    result = logged_in.post(
+        reverse("templates_app:draft_check"), form_data(message=message, customer="sample")
+    ).json()
+    assert {"name": "customer.attributes.interests.size", "missing": False} in result["variables"]
