@@ -121,7 +121,8 @@
         });
         if (!rows.length) rows = [item("No customer matches.", "text-muted")];
         results.replaceChildren.apply(results, rows);
-      });
+      })
+      .catch(function () { results.replaceChildren(item("Search failed; reload the page.")); });
   }
 
   message.addEventListener("keydown", function (event) {
