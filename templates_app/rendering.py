@@ -157,6 +157,8 @@ def compile_template(type: str, subject: str, message: str) -> CompiledTemplate:
     Raises TemplateSyntaxError naming the field and line of each problem.
     """
     errors = _check_sizes(subject, message)
+    if errors:  # refuse before parsing: parsing megabytes is slow
+        raise TemplateSyntaxError(errors)
     subject_template = _parse(TEXT_ENV, subject, field="subject", errors=errors)
     if type == "whatsapp":
         text = _parse(TEXT_ENV, message, field="message", errors=errors)

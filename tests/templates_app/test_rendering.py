@@ -257,3 +257,8 @@ def test_windows_line_endings_from_a_browser_textarea_are_accepted():
     ).removeprefix("<mjml>")
     assert check_template(type="email", subject="x", message=message) == []
     assert "Hi Asha" in render_message(email(message), context()).html
+
+
+def test_an_oversized_template_is_refused_before_parsing():
+    errors = check_template(type="email", subject="x", message="{{ a }}" * 40_000)
+    assert [(e.field, e.message) for e in errors] == [("message", "is longer than 200,000 chars")]
