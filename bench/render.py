@@ -89,7 +89,7 @@ def customers(n: int):
                 "mobile": f"+91 90000 {i % 100000:05d}",
                 "attributes": {
                     "course": "MBA in Business Analytics",
-                    "intake_date": "2027-01-15",
+                    "intake_date": f"2027-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
                     "application_score": 60 + i % 40,
                     "scholarship_eligible": i % 3 == 0,
                     "interests": ["Data science", "Finance"][: i % 3],

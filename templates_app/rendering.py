@@ -21,8 +21,9 @@ as a Python attribute, so `{{ customer.__class__ }}` is simply undefined.
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from io import StringIO
 
@@ -70,8 +71,26 @@ class _BoundedEnvironment(Environment):
     context_depth_limit = 30
 
 
+def _iso_dates_first(date_filter: Callable) -> Callable:
+    """Liquid's `date` filter, parsing ISO 8601 strings (how attributes store dates)
+    with `datetime.fromisoformat`: python-liquid uses dateutil, ~45 µs a date,
+    and caches only 10 values, so every customer's own date paid that cost."""
+
+    def date(value: object, fmt: object, *, environment: Environment) -> str:
+        if isinstance(value, str) and not value.isdigit():
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                pass  # "now", "March 14, 2016", …: Liquid's own parsing
+        return date_filter(value, fmt, environment=environment)
+
+    date.with_environment = True
+    return date
+
+
 def _environment(*, autoescape: bool) -> Environment:
     env = _BoundedEnvironment(autoescape=autoescape, strict_filters=True)
+    env.filters["date"] = _iso_dates_first(env.filters["date"])
     # No partials: a template cannot read anything but its own source.
     for tag in ("include", "render"):
         env.tags.pop(tag, None)

@@ -262,3 +262,20 @@ def test_windows_line_endings_from_a_browser_textarea_are_accepted():
 def test_an_oversized_template_is_refused_before_parsing():
     errors = check_template(type="email", subject="x", message="{{ a }}" * 40_000)
     assert [(e.field, e.message) for e in errors] == [("message", "is longer than 200,000 chars")]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2027-01-15", "15 Jan 2027 00:00"),
+        ("2026-11-20T14:05:00Z", "20 Nov 2026 14:05"),
+        ("2026-11-20T14:05:00+05:30", "20 Nov 2026 14:05"),
+        ("March 14, 2016", "14 Mar 2016 00:00"),
+        ("not a date", "not a date"),
+    ],
+)
+def test_the_date_filter_reads_iso_dates_and_what_liquid_reads(value, expected):
+    template = SimpleNamespace(
+        type="whatsapp", subject="", message="{{ customer.attributes.d | date: '%d %b %Y %H:%M' }}"
+    )
+    assert render_message(template, context(attributes={"d": value})).text == expected
