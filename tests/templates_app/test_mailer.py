@@ -70,3 +70,19 @@ def test_a_hanging_server_times_out(monkeypatch, fake_resend):
     fake_resend.hang_seconds = 1
     with pytest.raises(SendError, match="Could not reach Resend"):
         send_email(an_email())
+
+
+def test_reusing_an_idempotency_key_for_other_emails_is_refused(fake_resend):
+    send_batch([an_email(1)], idempotency_key="run-1-batch-1")
+    with pytest.raises(SendError) as raised:
+        send_batch([an_email(2)], idempotency_key="run-1-batch-1")
+    assert raised.value.status == 409
+    assert len(fake_resend.emails) == 1
+
+
+def test_server_errors_come_back_as_500_send_errors(fake_resend):
+    fake_resend.failure_rate = 1.0
+    with pytest.raises(SendError) as raised:
+        send_batch([an_email()], idempotency_key="k")
+    assert raised.value.status == 500
+    assert fake_resend.emails == []
