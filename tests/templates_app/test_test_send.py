@@ -66,3 +66,12 @@ def test_without_resend_settings_the_page_explains_what_to_configure(logged_in, 
     assert "Sending needs RESEND_API_KEY and EMAIL_FROM" in page
     sent = send(logged_in, template).content.decode()
     assert "Sending email needs RESEND_API_KEY and EMAIL_FROM to be set." in sent
+
+
+def test_whatsapp_templates_are_not_sent(logged_in, fake_resend):
+    template = MessageTemplate.objects.create(
+        name="WA", type="whatsapp", subject="", message="Hi {{ customer.first_name }}"
+    )
+    page = send(logged_in, template).content.decode()
+    assert "WhatsApp templates cannot be sent yet." in page
+    assert fake_resend.calls == []
