@@ -137,6 +137,11 @@
   ["name", "type", "subject", "message"].forEach(function (name) {
     form.elements[name].addEventListener("input", schedule);
   });
+  function showSubjectForEmail() {  // WhatsApp messages have no subject
+    document.getElementById("subject-row").classList.toggle("d-none", field("type") === "whatsapp");
+  }
+  form.elements.type.addEventListener("change", showSubjectForEmail);
+  showSubjectForEmail();
   var search = document.getElementById("sample-search");
   var searchTimer = null;
   search.addEventListener("input", function () {
