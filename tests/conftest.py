@@ -2,6 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.fake_resend import fake_resend  # noqa: F401 (a fixture for every test)
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings) -> None:
