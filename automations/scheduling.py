@@ -261,7 +261,10 @@ def _spell(value: int, field: Field, spec: dict) -> str:
 
 
 def builder_state(expression: str) -> dict:
-    """The builder state that produces exactly `expression` ({"mode": "custom"} if none)."""
+    """The builder state that produces exactly `expression` ({"mode": "custom"} if none).
+
+    A preset when one fits, else the advanced controls.
+    """
     try:
         expression = validate_cron(expression)
     except CronError:
@@ -270,6 +273,15 @@ def builder_state(expression: str) -> dict:
         if state and _produces(state, expression):
             return state
     return {"mode": "custom"}
+
+
+def advanced_state(expression: str) -> dict | None:
+    """The advanced controls that produce exactly `expression`, or None."""
+    try:
+        state = _advanced_candidate(validate_cron(expression))
+    except CronError:
+        return None
+    return state if state and _produces(state, expression) else None
 
 
 def _produces(state: dict, expression: str) -> bool:

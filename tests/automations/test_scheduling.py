@@ -4,6 +4,7 @@ import pytest
 
 from automations.scheduling import (
     CronError,
+    advanced_state,
     builder_state,
     describe_cron,
     expression_from_builder,
@@ -210,3 +211,12 @@ def test_the_slot_is_the_tick_at_or_before_the_moment():
     assert schedule_slot("0 9 * * *", now=tick) == tick
     assert schedule_slot("0 9 * * *", now=tick.replace(second=59, minute=14)) == tick
     assert schedule_slot("0 9 * * *", now=tick.replace(hour=8)) == tick.replace(day=23)
+
+
+def test_the_advanced_controls_can_show_preset_expressions_too():
+    state = advanced_state("0 9 * * 1-5")
+
+    assert state["fields"]["weekday"] == {"kind": "range", "start": 1, "end": 5, "names": "numbers"}
+    assert expression_from_builder(state) == "0 9 * * 1-5"
+    assert advanced_state("0 9 * * 1-3,5") is None
+    assert advanced_state("not cron") is None
