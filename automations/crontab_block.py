@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 BEGIN = "# BEGIN marketing-os automations"
 END = "# END marketing-os automations"
 # Only what a valid five-field expression can hold: no newline, no shell syntax.
+RUN_LINE = re.compile(r"/run-automation\.sh'? +([0-9]+) *$")
 CRON_TEXT = re.compile(r"[A-Za-z0-9*/,-]+( [A-Za-z0-9*/,-]+){4}")
 
 
@@ -40,8 +42,13 @@ class Entry:
 
 
 def automation_line(entry: Entry, *, root: str) -> str:
-    """The crontab line of one automation (CONTRACT §8)."""
-    return f"{entry.cron} {root}/scripts/run-automation.sh {entry.id}"
+    """The crontab line of one automation (CONTRACT §8).
+
+    cron hands the command to /bin/sh, so a path with spaces is shell-quoted, and
+    `%` (a newline to cron) is escaped; a plain path stays as it is.
+    """
+    script = shlex.quote(f"{root}/scripts/run-automation.sh").replace("%", "\\%")
+    return f"{entry.cron} {script} {entry.id}"
 
 
 def parse_entries(lines: Iterable[str]) -> list[Entry]:
@@ -100,9 +107,8 @@ def block_by_id(lines: Iterable[str]) -> dict[int, str]:
     """Lines of a managed block keyed by the automation id they run."""
     found = {}
     for line in lines:
-        words = line.split()
-        if len(words) >= 2 and words[-2].endswith("/run-automation.sh") and words[-1].isdigit():
-            found[int(words[-1])] = line
+        if match := RUN_LINE.search(line):
+            found[int(match[1])] = line
     return found
 
 

@@ -57,7 +57,8 @@ class Repo:
         )
 
     def line(self, automation_id: int, cron: str) -> str:
-        return f"{cron} {self.root}/scripts/run-automation.sh {automation_id}"
+        # The repository path has a space: cron's /bin/sh needs it quoted.
+        return f"{cron} '{self.root}/scripts/run-automation.sh' {automation_id}"
 
     def block(self, *lines: str) -> str:
         return "".join(

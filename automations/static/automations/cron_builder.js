@@ -209,6 +209,7 @@
     try {
       expression = expressionFrom(this.read(this.mode()));
     } catch (error) {
+      this.requested++;  // an answer still on its way is about an older expression
       this.report({ valid: false, error: error.message });
       return;
     }
