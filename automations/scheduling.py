@@ -77,7 +77,7 @@ FIELDS = (
     Field("weekday", "Day of week", 0, 7, WEEKDAY_NAMES),  # 0 and 7 are both Sunday
 )
 MINUTE, HOUR, DAY, MONTH, WEEKDAY = FIELDS
-ITEM = re.compile(r"^(?P<base>\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/(?P<step>[A-Za-z0-9]+))?$")
+ITEM = re.compile(r"(?P<base>\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:/(?P<step>[A-Za-z0-9]+))?")
 
 
 def validate_cron(expression: str) -> str:
@@ -91,7 +91,9 @@ def validate_cron(expression: str) -> str:
             f"this one has {len(parts)}."
         )
     values = [parse_field(text, field) for text, field in zip(parts, FIELDS, strict=True)]
-    if parts[2] != "*" and parts[4] == "*" and not _some_day_exists(values[2], values[3]):
+    # Like Vixie cron: a day-of-week field starting with "*" does not widen the days.
+    day_only = not parts[2].startswith("*") and parts[4].startswith("*")
+    if day_only and not _some_day_exists(values[2], values[3]):
         raise CronError("Day of month: none of these days exists in the chosen months.")
     normalised = " ".join(parts)
     if not croniter.is_valid(normalised):
@@ -108,7 +110,7 @@ def parse_field(text: str, field: Field) -> set[int]:
 
 
 def _parse_item(item: str, field: Field) -> set[int]:
-    match = ITEM.match(item)
+    match = ITEM.fullmatch(item)
     if not match:
         raise CronError(f"{field.label}: {item!r} is not a value, range or step")
     base, step_text = match["base"], match["step"]

@@ -9,6 +9,7 @@
 # --dry-run prints the new crontab (changes go to stderr) and installs nothing.
 # The crontab program is ${CRONTAB_BIN:-crontab}.
 set -euo pipefail
+export PYTHONUTF8=1  # names in the data are UTF-8 whatever the locale
 
 usage() { echo "usage: $0 [--dry-run]" >&2; exit 64; }
 dry_run=0

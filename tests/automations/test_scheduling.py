@@ -55,6 +55,7 @@ INVALID = [
     ("0 0 * smarch *", "not a month name"),
     ("0 0 31 2 *", "none of these days exists"),
     ("0 0 31 4,6,9,11 *", "none of these days exists"),
+    ("0 0 30 2 */2", "none of these days exists"),
     ("0 ٣ * * *", "not a value"),
 ]
 
