@@ -3,6 +3,7 @@ import json
 from django import forms
 from django.urls import reverse
 
+from automations.models import Automation
 from automations.scheduling import (
     FIELDS,
     MONTH_NAMES,
@@ -88,3 +89,47 @@ class CronField(forms.CharField):
             return validate_cron(value)
         except CronError as error:
             raise forms.ValidationError(str(error), code="invalid_cron") from None
+
+
+class LabelledChoiceField(forms.ModelChoiceField):
+    """A segment or template choice that shows each option's type."""
+
+    def label_from_instance(self, obj: object) -> str:
+        return f"{obj.name} ({obj.get_type_display()})"
+
+
+class AutomationForm(forms.ModelForm):
+    cron = CronField(label="Schedule (cron)")
+
+    class Meta:
+        model = Automation
+        fields = [
+            "name",
+            "description",
+            "customer_segment",
+            "message_template",
+            "cron",
+            "is_active",
+        ]
+        field_classes = {
+            "customer_segment": LabelledChoiceField,
+            "message_template": LabelledChoiceField,
+        }
+        labels = {"customer_segment": "Customer segment", "message_template": "Message template"}
+        widgets = {
+            "name": forms.TextInput(attrs={"class": "form-control"}),
+            "description": forms.Textarea(attrs={"class": "form-control", "rows": 2}),
+            "customer_segment": forms.Select(attrs={"class": "form-select", "data-filterable": ""}),
+            "message_template": forms.Select(attrs={"class": "form-select", "data-filterable": ""}),
+            "is_active": forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        }
+        help_texts = {"is_active": "Inactive automations stay saved but are not in the crontab."}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer_segment"].queryset = self.fields[
+            "customer_segment"
+        ].queryset.order_by("name")
+        self.fields["message_template"].queryset = self.fields[
+            "message_template"
+        ].queryset.order_by("name")

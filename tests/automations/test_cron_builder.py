@@ -93,3 +93,10 @@ def test_the_widget_carries_the_builder_state_and_labels_every_control():
     for control_id in ("id_cron-preset", "id_cron-minute-values", "id_cron-weekday-range"):
         assert f'for="{control_id}"' in html
     assert "<script" not in html  # CSP: the script comes from a file
+
+
+@pytest.mark.django_db
+def test_the_preview_refuses_an_overlong_expression(logged_in):
+    answer = preview(logged_in, "1," * 60 + "2 * * * *")
+
+    assert answer == {"valid": False, "error": "A cron expression is at most 100 characters."}
