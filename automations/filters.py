@@ -23,11 +23,13 @@ class AutomationFilter(django_filters.FilterSet):
     )
     customer_segment = LabelledChoiceFilter(
         label="Segment",
+        empty_label="Any",
         queryset=lambda request: _related("customer_segment"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     message_template = LabelledChoiceFilter(
         label="Template",
+        empty_label="Any",
         queryset=lambda request: _related("message_template"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
