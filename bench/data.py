@@ -203,7 +203,7 @@ def timed(label: str, conn: psycopg.Connection, statement: str, params=None) -> 
     cursor = conn.execute(statement, params)
     elapsed = time.monotonic() - started
     rows = f"{cursor.rowcount:>12,} rows" if cursor.rowcount >= 0 else " " * 17
-    print(f"  {label:<44} {rows} {elapsed:7.1f} s", flush=True)
+    print(f"  {label:<66.66} {rows} {elapsed:7.1f} s", flush=True)
     return elapsed
 
 
