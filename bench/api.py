@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="server processes (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads a process (4)")
     options = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     url = options.database_url
     ensure_database(url)
     customers = round(FULL["customers"] * options.scale)

@@ -14,6 +14,7 @@ VACUUM ANALYZE.
 """
 
 import argparse
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -258,6 +259,7 @@ def arguments(description: str) -> argparse.ArgumentParser:
 
 def main() -> None:
     options = arguments(__doc__.split("\n\n")[0]).parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     ensure_database(options.database_url)
     print(describe_machine(options.database_url))
     build(options.database_url, options.scale)

@@ -179,6 +179,7 @@ def main() -> None:
     parser = arguments(__doc__.split("\n\n")[0])
     parser.set_defaults(database_url=DEFAULT_URL)
     options = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     url, customers = options.database_url, max(1, round(CUSTOMERS * options.scale))
     ensure_database(url)
     print(describe_machine(url))

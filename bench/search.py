@@ -14,6 +14,7 @@ fewer customers than the scale asks for (or with --rebuild).
 import math
 import os
 import statistics
+import sys
 import time
 
 from bench.data import FULL, arguments, build
@@ -79,14 +80,16 @@ def measure(client, path: str, requests: int) -> tuple[int, list[float]]:
     return status, timings
 
 
-def explain_slowest(client, path: str, *, show: int = 2) -> None:
-    """Capture one request's queries; EXPLAIN ANALYZE the slowest `show` of them."""
+def explain_slowest(client, path: str, *, show: int = 3, above_ms: float = 5) -> None:
+    """Capture one request's queries; EXPLAIN ANALYZE the slowest `show` of them that
+    took over `above_ms`."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
         client.get(path)
-    slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:show]
+    slow = [q for q in captured.captured_queries if float(q["time"]) * 1000 > above_ms]
+    slowest = sorted(slow, key=lambda q: -float(q["time"]))[:show]
     for query in slowest:
         print(f"\n  -- {float(query['time']) * 1000:.0f} ms: {query['sql'][:400]}")
         with connection.cursor() as cursor:
@@ -125,6 +128,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="refill the tables first")
     parser.add_argument("--goal-ms", type=float, default=GOAL_MS, help="p95 goal per page")
     options = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
     url = options.database_url
     ensure_database(url)
     if options.rebuild or customer_count(url) < round(FULL["customers"] * options.scale):
