@@ -1,5 +1,7 @@
+from datetime import UTC, date, datetime
+
 from django.db import models
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.functions import Now
 
 
@@ -15,9 +17,11 @@ class CustomerQuerySet(models.QuerySet):
         if not query:
             return self
         return self.alias(
-            matches=RawSQL(
-                "customers.search_vector @@ to_tsquery('simple', %s)",
-                [query],
+            matches=models.Func(
+                SearchVectorColumn(),
+                RawSQL("to_tsquery('simple', %s)", [query]),
+                template="%(expressions)s",
+                arg_joiner=" @@ ",
                 output_field=models.BooleanField(),
             )
         ).filter(matches=True)
@@ -29,6 +33,21 @@ class CustomerQuerySet(models.QuerySet):
         if value:
             attributes = attributes.filter(value_matches(value))
         return self.filter(models.Exists(attributes))
+
+
+class SearchVectorColumn(models.Expression):
+    """`<alias>.search_vector`, the generated column of migration 0002 (not a model field).
+
+    Resolved to a `Col` so Django relabels the table alias when the search is
+    used as a subquery (`customer__in=Customer.objects.search(q)` names the
+    table `U0` there; a hard-coded `customers.` would not exist).
+    """
+
+    target = models.Field(name="search_vector")
+    target.column = "search_vector"
+
+    def resolve_expression(self, query=None, *args, **kwargs) -> Col:
+        return Col(query.get_initial_alias(), self.target)
 
 
 def tsquery_for(q: str) -> str:
@@ -123,3 +142,21 @@ class CustomerAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field_name}={self.field_value!r}"
+
+    @property
+    def typed_value(self) -> object:
+        """The value as Python: date, aware datetime, bool, list, number or str.
+
+        Falls back to the stored JSON value when it does not parse (rows can be
+        written by hand in SQL), so a page never fails on one odd row.
+        """
+        value, kind = self.field_value, self.field_type
+        try:
+            if kind == self.FieldType.DATE and isinstance(value, str):
+                return date.fromisoformat(value)
+            if kind == self.FieldType.TIMESTAMP and isinstance(value, str):
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+        return value

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from marketing_os.views import placeholder
+from customers import views
 
 app_name = "customers"
-urlpatterns = [path("", placeholder, {"title": "Customers"}, name="list")]
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+]

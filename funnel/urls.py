@@ -1,6 +1,9 @@
 from django.urls import path
 
-from marketing_os.views import placeholder
+from funnel import views
 
 app_name = "funnel"
-urlpatterns = [path("", placeholder, {"title": "Funnel events"}, name="list")]
+urlpatterns = [
+    path("", views.event_list, name="list"),
+    path("<int:pk>/", views.event_detail, name="detail"),
+]

@@ -21,6 +21,18 @@ class ApiKeyQuerySet(models.QuerySet):
     def authenticate(self, raw_key: str) -> "ApiKey | None":
         return self.active().filter(key_hash=hash_key(raw_key)).first()
 
+    def revoke(self, *, now) -> int:
+        """Revoke the keys not revoked yet; return how many were."""
+        return self.active().update(revoked_at=now)
+
+    def find(self, id_or_prefix: str) -> "ApiKey":
+        """The one key with this id or prefix; raises DoesNotExist or MultipleObjectsReturned."""
+        text = id_or_prefix.strip()
+        lookup = models.Q(prefix=text)
+        if text.isdigit() and int(text) < 2**63:
+            lookup |= models.Q(pk=int(text))
+        return self.get(lookup)
+
 
 class ApiKey(models.Model):
     name = models.TextField()
@@ -42,6 +54,10 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def revoke(self, *, now) -> bool:
+        """Revoke this key; False if it already was."""
+        return bool(ApiKey.objects.filter(pk=self.pk).revoke(now=now))
 
     def touch(self, *, now) -> None:
         """Record use, at most once a minute so busy keys do not write per request."""
@@ -66,7 +82,9 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     path = models.TextField()
     status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # Text, not jsonb: a replay must answer byte for byte what the first request got
+    # (jsonb reorders object keys).
+    response_body = models.TextField(null=True)
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:

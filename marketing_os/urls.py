@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from marketing_os import api
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("marketing_os.api_urls")),
+    re_path(r"^api/", api.not_found),
     path("imports/", include("customers.import_urls")),
     path("customers/", include("customers.urls")),
     path("events/", include("funnel.urls")),
@@ -15,3 +18,9 @@ urlpatterns = [
     path("automations/", include("automations.urls")),
     path("", include("customers.home_urls")),
 ]
+
+# Under /api/ these answer JSON; elsewhere Django's own pages.
+handler400 = api.bad_request
+handler403 = api.permission_denied
+handler404 = api.page_not_found
+handler500 = api.server_error

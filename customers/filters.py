@@ -1,0 +1,101 @@
+"""Search forms of the customer pages (and of any page listing customers).
+
+`CustomerFilter` works on any Customer queryset (the segments pages pass a
+segment's members). Every value is validated by the form: a bad date is shown
+as a form error and that filter is left out, never a 500.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from customers.models import Customer, CustomerQuerySet
+
+TEXT = {"class": "form-control"}
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the server's time zone (TIME_ZONE)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def on_or_after(queryset: QuerySet, name: str, value: date) -> QuerySet:
+    # A range on the raw timestamp, not `__date`, so the btree index is used.
+    return queryset.filter(**{f"{name}__gte": day_start(value)})
+
+
+def on_or_before(queryset: QuerySet, name: str, value: date) -> QuerySet:
+    if value >= date.max:
+        return queryset
+    return queryset.filter(**{f"{name}__lt": day_start(value + timedelta(days=1))})
+
+
+def date_input(label: str) -> django_filters.DateFilter:
+    return django_filters.DateFilter(
+        field_name="created_date",
+        label=label,
+        method=on_or_after if label.endswith("from") else on_or_before,
+        widget=forms.DateInput(attrs=TEXT | {"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+def text_input(label: str, placeholder: str = "", **kwargs) -> django_filters.CharFilter:
+    attrs = TEXT | ({"placeholder": placeholder} if placeholder else {})
+    return django_filters.CharFilter(
+        label=label, max_length=200, widget=forms.TextInput(attrs=attrs), **kwargs
+    )
+
+
+class DateRangeForm(forms.Form):
+    """Says so when the range is back to front instead of silently finding nothing."""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            raise forms.ValidationError("“Created from” is after “Created to”.")
+        return data
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    @property
+    def is_searching(self) -> bool:
+        """True when the user has narrowed the list (drives the empty-state text)."""
+        if not self.is_bound:
+            return False
+        self.form.is_valid()  # fills cleaned_data with the fields that are valid
+        return any(value not in (None, "") for value in self.form.cleaned_data.values())
+
+
+class CustomerFilter(SearchFilterSet):
+    q = text_input("Search", "Name, email, mobile or LMS lead id", method="search")
+    created_from = date_input("Created from")
+    created_to = date_input("Created to")
+    attribute = text_input("Attribute", "e.g. city", method="attribute_filter")
+    value = text_input("Attribute value", "e.g. Pune", method="attribute_filter")
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+        form = DateRangeForm
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return as_customers(queryset).search(value)
+
+    def attribute_filter(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Name and value form one condition: apply it once, from whichever field is set.
+        data = self.form.cleaned_data
+        attribute, wanted = data.get("attribute") or "", data.get("value") or ""
+        if name == "value" and attribute:
+            return queryset
+        return as_customers(queryset).with_attribute(attribute.strip(), wanted.strip())
+
+
+def as_customers(queryset: QuerySet) -> CustomerQuerySet:
+    """The queryset with Customer's search methods, whatever manager it came from."""
+    if isinstance(queryset, CustomerQuerySet):
+        return queryset
+    return Customer.objects.filter(pk__in=queryset.values("pk"))
