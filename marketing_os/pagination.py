@@ -28,7 +28,7 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        objects = self.object_list
+        objects = queryset_of(self.object_list)
         if not isinstance(objects, QuerySet):
             return super().count
         if not objects.query.where:
@@ -42,6 +42,13 @@ class EstimatedCountPaginator(Paginator):
             self.is_capped = True
             return CAP
         return capped
+
+
+def queryset_of(objects: object) -> object:
+    """The QuerySet behind a django-tables2 table's rows (BoundRows → TableData →
+    QuerySet): the table hands its paginator the rows, not the queryset."""
+    data = getattr(getattr(objects, "data", None), "data", None)
+    return data if isinstance(data, QuerySet) else objects
 
 
 PAGINATE = {"per_page": 50, "paginator_class": EstimatedCountPaginator}
