@@ -5,6 +5,7 @@ segment's members). Every value is validated by the form: a bad date is shown
 as a form error and that filter is left out, never a 500.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 import django_filters
@@ -33,17 +34,22 @@ def on_or_before(queryset: QuerySet, name: str, value: date) -> QuerySet:
     return queryset.filter(**{f"{name}__lt": day_start(value + timedelta(days=1))})
 
 
-def date_input(label: str) -> django_filters.DateFilter:
+def date_input(label: str, method: Callable) -> django_filters.DateFilter:
+    """A day of `created_date`; `on_or_after` or `on_or_before` says which end."""
     return django_filters.DateFilter(
         field_name="created_date",
         label=label,
-        method=on_or_after if label.endswith("from") else on_or_before,
+        method=method,
         widget=forms.DateInput(attrs=TEXT | {"type": "date"}, format="%Y-%m-%d"),
     )
 
 
-def text_input(label: str, placeholder: str = "", **kwargs) -> django_filters.CharFilter:
+def text_input(
+    label: str, placeholder: str = "", *, datalist: str = "", **kwargs
+) -> django_filters.CharFilter:
+    """A free-text filter; `datalist` names a <datalist> of suggestions on the page."""
     attrs = TEXT | ({"placeholder": placeholder} if placeholder else {})
+    attrs |= {"list": datalist, "autocomplete": "off"} if datalist else {}
     return django_filters.CharFilter(
         label=label, max_length=200, widget=forms.TextInput(attrs=attrs), **kwargs
     )
@@ -72,8 +78,8 @@ class SearchFilterSet(django_filters.FilterSet):
 
 class CustomerFilter(SearchFilterSet):
     q = text_input("Search", "Name, email, mobile or LMS lead id", method="search")
-    created_from = date_input("Created from")
-    created_to = date_input("Created to")
+    created_from = date_input("Created from", on_or_after)
+    created_to = date_input("Created to", on_or_before)
     attribute = text_input("Attribute", "e.g. city", method="attribute_filter")
     value = text_input("Attribute value", "e.g. Pune", method="attribute_filter")
 

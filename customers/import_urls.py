@@ -6,12 +6,12 @@ URL names are fixed (other pages link to them): list, new (``?kind=customers``,
 
 from django.urls import path
 
-from marketing_os.views import placeholder
+from customers import import_views
 
 app_name = "imports"
 urlpatterns = [
-    path("", placeholder, {"title": "Imports"}, name="list"),
-    path("new/", placeholder, {"title": "Imports"}, name="new"),
-    path("<int:pk>/", placeholder, {"title": "Imports"}, name="detail"),
-    path("<int:pk>/errors.csv", placeholder, {"title": "Imports"}, name="errors"),
+    path("", import_views.import_list, name="list"),
+    path("new/", import_views.import_new, name="new"),
+    path("<int:pk>/", import_views.import_detail, name="detail"),
+    path("<int:pk>/errors.csv", import_views.import_errors, name="errors"),
 ]

@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404, render
 from django_tables2 import RequestConfig
 
 from customers.models import Customer
-from funnel.filters import FunnelEventFilter
+from funnel.filters import FunnelEventFilter, known_stages
 from funnel.models import FunnelEvent
 from funnel.tables import FunnelEventTable
 from marketing_os.pagination import PAGINATE
@@ -26,6 +26,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "table": table,
         "title": "Funnel events",
         "customer": filtered_customer(filterset),
+        "stages": known_stages(),
     }
     return render(request, "funnel/event_list.html", context)
 

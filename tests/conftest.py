@@ -2,6 +2,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.fake_resend import fake_resend  # noqa: F401 (a fixture for every test)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # The default PBKDF2 hasher spends about a second per login on this machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture
 def now() -> datetime:

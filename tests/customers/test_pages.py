@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils.http import urlencode
 
 from customers.filters import CustomerFilter
@@ -53,6 +54,14 @@ def test_it_finds_customers_by_the_start_of_any_word(logged_in):
     assert lead_ids(get_list(logged_in, q=priya.lms_lead_id)) == [priya.lms_lead_id]
 
 
+def test_it_finds_customers_by_short_and_long_words_together(logged_in):
+    priya = make_customer(first_name="Priya", last_name="Sharma", mobile="+91 98765 43210")
+    make_customer(first_name="Pooja", last_name="Sharma", mobile="+91 11111 22222")
+    assert lead_ids(get_list(logged_in, q="p sharma 98")) == [priya.lms_lead_id]
+    assert lead_ids(get_list(logged_in, q="pr")) == [priya.lms_lead_id]
+    assert len(lead_ids(get_list(logged_in, q="sha"))) == 2
+
+
 def test_it_finds_customers_by_mobile_digits(logged_in):
     customer = make_customer(mobile="+91 98765 43210")
     make_customer(mobile="+91 11111 22222")
@@ -84,6 +93,20 @@ def test_it_filters_by_attribute_name_and_value(logged_in):
     assert lead_ids(get_list(logged_in, attribute="tags", value="vip")) == [pune.lms_lead_id]
     assert len(lead_ids(get_list(logged_in, attribute="city"))) == 2
     assert len(lead_ids(get_list(logged_in, value="Pune"))) == 2
+
+
+@pytest.mark.parametrize("value", ["NaN", "1e400", "-Infinity", "' OR 1=1 --"])
+def test_an_attribute_value_that_is_no_json_number_just_finds_nothing(logged_in, value):
+    make_customer(attributes={"score": ("numeric", 5)})
+    response = get_list(logged_in, attribute="score", value=value)
+    assert lead_ids(response) == []
+
+
+def test_an_attribute_value_finds_numbers_and_booleans_typed_as_text(logged_in):
+    five = make_customer(attributes={"score": ("numeric", 5), "paid": ("boolean", True)})
+    make_customer(attributes={"score": ("numeric", 6), "paid": ("boolean", False)})
+    assert lead_ids(get_list(logged_in, attribute="score", value="5.0")) == [five.lms_lead_id]
+    assert lead_ids(get_list(logged_in, attribute="paid", value="True")) == [five.lms_lead_id]
 
 
 def test_it_shows_a_bad_date_as_a_form_error_and_still_searches(logged_in):
@@ -241,3 +264,44 @@ def test_the_filter_and_table_work_on_any_customer_queryset():
     assert list(filterset.qs) == [wanted]
     table = CustomerTable(filterset.qs)
     assert [row.record for row in table.rows] == [wanted]
+
+
+def test_the_unfiltered_list_of_a_large_table_shows_the_planner_estimate(logged_in, monkeypatch):
+    make_customers(3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers")
+    monkeypatch.setattr("marketing_os.pagination.ESTIMATE_ABOVE", 2)
+    response = get_list(logged_in)
+    assert response.context["table"].paginator.is_estimate
+    assert "About 3 results" in response.content.decode()
+
+
+def test_a_search_with_very_many_matches_says_more_than(logged_in, monkeypatch):
+    make_customers(4, first_name="Many")
+    monkeypatch.setattr("marketing_os.pagination.CAP", 3)
+    assert "More than 3 results" in get_list(logged_in, q="many").content.decode()
+
+
+def test_a_page_past_the_count_cap_can_still_be_opened(logged_in, monkeypatch):
+    make_customers(6, first_name="Many")
+    monkeypatch.setattr("marketing_os.pagination.CAP", 2)
+    response = logged_in.get("/customers/", {"q": "many", "per_page": 2, "page": 3})
+    table = response.context["table"]
+    assert table.page.number == 3
+    assert len(table.page.object_list) == 2
+
+
+def test_a_nul_character_is_a_form_error_not_a_failure(logged_in):
+    make_customer()
+    response = get_list(logged_in, q="a\x00b", value="\x00")
+    assert response.context["filter"].errors
+    assert "Null characters are not allowed." in response.content.decode()
+
+
+def test_the_filter_searches_a_queryset_from_a_plain_manager_too():
+    wanted = make_customer(first_name="Ishaan", attributes={"city": ("string", "Goa")})
+    make_customer(first_name="Ishaan")
+    filterset = CustomerFilter(
+        {"q": "ish", "attribute": "city"}, queryset=Customer._base_manager.all()
+    )
+    assert list(filterset.qs) == [wanted]

@@ -1,11 +1,17 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils.http import urlencode
 
 from tests.factories import NOW, make_customer, make_event
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def forget_known_stages():
+    cache.clear()  # the stage suggestions are cached between requests
 
 
 def event_ids(response) -> list[int]:
@@ -124,6 +130,7 @@ def test_it_ignores_unknown_sorts_and_sorts_by_time_both_ways(logged_in):
 def test_the_list_makes_no_query_per_event(logged_in, django_assert_max_num_queries):
     for _ in range(60):
         make_event(make_customer(), to_stage="applied")
+    get_list(logged_in)  # caches the stage suggestions
     # session, user, count, page (customers joined in)
     with django_assert_max_num_queries(4):
         response = get_list(logged_in, funnel_type="sales")
@@ -165,3 +172,13 @@ def test_dates_use_the_server_time_zone_for_day_boundaries(logged_in, settings):
     make_event(customer, created_date="2026-11-01T18:29:59Z")
     response = get_list(logged_in, created_from="2026-11-02")
     assert event_ids(response) == [inside.pk]
+
+
+def test_the_stage_fields_suggest_every_stage_in_use(logged_in):
+    customer = make_customer()
+    make_event(customer, from_stage=None, to_stage="lead")
+    make_event(customer, funnel_type="service-delivery", from_stage="kickoff", to_stage="live")
+    page = get_list(logged_in).content.decode()
+    options = page.split('<datalist id="known-stages">')[1].split("</datalist>")[0]
+    assert options == "".join(f'<option value="{stage}">' for stage in ("kickoff", "lead", "live"))
+    assert 'list="known-stages"' in page

@@ -1,0 +1,54 @@
+"""A customer as the plain data a message template sees.
+
+Templates never get a model instance: only the dict built here, so nothing but
+these fields is reachable from Liquid. The preview, the test send and the
+automation sender all build their context with `customer_context`.
+"""
+
+from customers.models import Customer
+
+SAMPLE_CUSTOMER = {
+    "id": 0,
+    "lms_lead_id": "SAMPLE-0001",
+    "first_name": "Priya",
+    "last_name": "Sharma",
+    "email": "priya.sharma@example.com",
+    "mobile": "+91 98765 43210",
+    "attributes": {
+        "course": "MBA in Business Analytics",
+        "intake_date": "2027-01-15",
+        "application_status": "documents pending",
+        "application_score": 82.5,
+        "scholarship_eligible": True,
+        "last_login": "2026-11-20T14:05:00+00:00",
+        "interests": ["Data science", "Finance"],
+    },
+}
+
+
+def customer_context(customer: Customer, *, unsubscribe_url: str) -> dict:
+    """The render context for `customer` (prefetch `attributes` when doing many).
+
+    Attribute values keep their JSON form, as stored: numbers, strings,
+    booleans, arrays; dates as "YYYY-MM-DD" and timestamps as ISO 8601 strings
+    (Liquid's `date` filter reads both: `{{ customer.attributes.intake_date |
+    date: "%d %B %Y" }}`).
+    """
+    return {
+        "customer": {
+            "id": customer.pk,
+            "lms_lead_id": customer.lms_lead_id,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "email": customer.email,
+            "mobile": customer.mobile,
+            "attributes": {a.field_name: a.field_value for a in customer.attributes.all()},
+        },
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def sample_context(*, unsubscribe_url: str) -> dict:
+    """A made-up customer with every attribute type, for previews on an empty database."""
+    customer = SAMPLE_CUSTOMER | {"attributes": dict(SAMPLE_CUSTOMER["attributes"])}
+    return {"customer": customer, "unsubscribe_url": unsubscribe_url}

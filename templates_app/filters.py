@@ -1,0 +1,24 @@
+import django_filters
+from django import forms
+
+from templates_app.models import MessageTemplate
+
+
+class MessageTemplateFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Name", "class": "form-control"}),
+    )
+    type = django_filters.ChoiceFilter(
+        choices=MessageTemplate.Type.choices,
+        empty_label="Any type",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["q", "type"]
+
+    def search(self, queryset, name: str, value: str):
+        return queryset.search(value)

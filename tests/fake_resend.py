@@ -1,0 +1,202 @@
+"""A local stand-in for Resend's HTTP API, for tests that send email.
+
+A real HTTP server (stdlib, in a thread) so the real `resend` SDK is exercised
+end to end: point `RESEND_API_URL` at `server.url` (the `fake_resend` fixture
+does). It implements what Marketing OS uses:
+
+- `POST /emails` (one email) and `POST /emails/batch` (at most 100);
+- `Authorization: Bearer <api_key>`: missing or wrong → 401;
+- `Idempotency-Key`: the same key and body again → the first answer, nothing
+  new accepted; the same key with another body → 409;
+- validation (`from`, `to`, `subject` required) → 422.
+
+Switches for failure tests: `respond_next(status, times=…, retry_after=…)`
+answers the next calls with an error (e.g. 429 with `Retry-After`, 500);
+`failure_rate` answers that share of calls with 500 (seeded, repeatable);
+`hang_seconds` delays every answer (to test timeouts).
+"""
+
+import hashlib
+import json
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+BATCH_LIMIT = 100
+
+
+@dataclass
+class Call:
+    path: str
+    headers: dict[str, str]
+    body: object
+    status: int
+
+
+@dataclass
+class _Forced:
+    status: int
+    times: int
+    retry_after: float | None
+
+
+@dataclass
+class FakeResend:
+    api_key: str = "re_test_key"
+    failure_rate: float = 0.0
+    hang_seconds: float = 0.0
+    emails: list[dict] = field(default_factory=list)  # every email accepted, with its "id"
+    calls: list[Call] = field(default_factory=list)  # every request, in order
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._forced: list[_Forced] = []
+        self._idempotent: dict[str, tuple[str, int, object]] = {}
+        self._random = random.Random(4)
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._server.block_on_close = False  # a hanging answer must not hold up the test
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeResend":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def respond_next(self, status: int, *, times: int = 1, retry_after: float | None = None):
+        """Answer the next `times` calls with `status` (after the auth check)."""
+        self._forced.append(_Forced(status, times, retry_after))
+
+    def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict, object]:
+        """(status, extra headers, JSON body) for one request; records it."""
+        with self._lock:
+            status, extra, body = self._answer(path, headers, raw)
+            parsed = _json_or_none(raw)
+            self.calls.append(Call(path, headers, parsed, status))
+        return status, extra, body
+
+    def _answer(self, path, headers, raw):
+        if path not in ("/emails", "/emails/batch"):
+            return 404, {}, _error(404, "not_found", "The requested endpoint does not exist.")
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") in ("", "None"):
+            return 401, {}, _error(401, "missing_api_key", "Missing API key in the authorization")
+        if auth != f"Bearer {self.api_key}":
+            return 401, {}, _error(401, "invalid_api_key", "API key is invalid")
+        forced = self._forced_failure()
+        if forced:
+            return forced
+        key = headers.get("idempotency-key")
+        digest = hashlib.sha256(path.encode() + raw).hexdigest()
+        if key and key in self._idempotent:
+            return self._replay(key, digest)
+        status, body = self._accept(path, _json_or_none(raw))
+        if key and status == 200:
+            self._idempotent[key] = (digest, status, body)
+        return status, {}, body
+
+    def _forced_failure(self):
+        if self._forced:
+            forced = self._forced[0]
+            forced.times -= 1
+            if forced.times <= 0:
+                self._forced.pop(0)
+            extra = {"Retry-After": str(forced.retry_after)} if forced.retry_after else {}
+            name = "rate_limit_exceeded" if forced.status == 429 else "internal_server_error"
+            return forced.status, extra, _error(forced.status, name, f"Forced {forced.status}")
+        if self.failure_rate and self._random.random() < self.failure_rate:
+            return 500, {}, _error(500, "internal_server_error", "Random failure")
+        return None
+
+    def _replay(self, key: str, digest: str):
+        first_digest, status, body = self._idempotent[key]
+        if first_digest != digest:
+            return 409, {}, _error(409, "invalid_idempotent_request", "Key used with another body")
+        return status, {}, body
+
+    def _accept(self, path: str, body: object) -> tuple[int, object]:
+        items = body if path == "/emails/batch" else [body]
+        if not isinstance(items, list) or not 1 <= len(items) <= BATCH_LIMIT:
+            return 422, _error(422, "validation_error", "A batch holds 1 to 100 emails.")
+        for item in items:
+            problem = _invalid(item)
+            if problem:
+                return 422, _error(422, "validation_error", problem)
+        accepted = [dict(item, id=str(uuid.uuid4())) for item in items]
+        self.emails.extend(accepted)
+        ids = [{"id": email["id"]} for email in accepted]
+        return 200, ({"data": ids} if path == "/emails/batch" else ids[0])
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that timed out and hung up is expected, not news
+
+
+def _invalid(item: object) -> str:
+    if not isinstance(item, dict):
+        return "Each email must be an object."
+    for name in ("from", "to", "subject"):
+        if not item.get(name):
+            return f"The `{name}` field is missing."
+    return ""
+
+
+def _error(status: int, name: str, message: str) -> dict:
+    return {"statusCode": status, "name": name, "message": message}
+
+
+def _json_or_none(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _handler_for(fake: FakeResend) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            if fake.hang_seconds:
+                time.sleep(fake.hang_seconds)
+            status, extra, body = fake.answer(self.path, headers, raw)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass  # keep test output quiet
+
+    return Handler
+
+
+@pytest.fixture
+def fake_resend(monkeypatch, settings):
+    """A running fake Resend; the SDK's base URL, key and sender point at it."""
+    server = FakeResend().start()
+    monkeypatch.setenv("RESEND_API_URL", server.url)
+    settings.RESEND_API_KEY = server.api_key
+    settings.EMAIL_FROM = "Your Next Campus <hello@example.com>"
+    yield server
+    server.stop()
