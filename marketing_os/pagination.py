@@ -63,11 +63,4 @@ class EstimatedCountPaginator(Paginator):
         return capped
 
 
-def queryset_of(objects: object) -> object:
-    """The QuerySet behind a django-tables2 table's rows (BoundRows → TableData →
-    QuerySet): the table hands its paginator the rows, not the queryset."""
-    data = getattr(getattr(objects, "data", None), "data", None)
-    return data if isinstance(data, QuerySet) else objects
-
-
 PAGINATE = {"per_page": 50, "paginator_class": EstimatedCountPaginator}
