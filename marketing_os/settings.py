@@ -184,6 +184,11 @@ API_MAX_BODY_BYTES = int(env_number("API_MAX_BODY_BYTES", 10 * 1024 * 1024, mini
 # CSV uploads at or below this size are imported within the request; larger
 # ones run in a background process and report progress on the import page.
 IMPORT_INLINE_MAX_BYTES = int(env_number("IMPORT_INLINE_MAX_BYTES", 2 * 1024 * 1024))
+# SQL segments: marketers' SQL runs under this read-only role with this timeout;
+# evaluated members are reused for this long before pages evaluate again.
+SEGMENT_SQL_TIMEOUT_SECONDS = env_number("SEGMENT_SQL_TIMEOUT_SECONDS", 10, minimum=0.1)
+SEGMENT_SQL_ROLE = os.environ.get("SEGMENT_SQL_ROLE", "mos_segment_reader")
+SEGMENT_MAX_AGE_SECONDS = env_number("SEGMENT_MAX_AGE_SECONDS", 900)
 
 LOGGING = {
     "version": 1,

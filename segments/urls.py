@@ -1,6 +1,13 @@
 from django.urls import path
 
-from marketing_os.views import placeholder
+from segments import views
 
 app_name = "segments"
-urlpatterns = [path("", placeholder, {"title": "Segments"}, name="list")]
+urlpatterns = [
+    path("", views.segment_list, name="list"),
+    path("new/", views.segment_new, name="new"),
+    path("<int:pk>/", views.segment_detail, name="detail"),
+    path("<int:pk>/edit/", views.segment_edit, name="edit"),
+    path("<int:pk>/evaluate/", views.segment_evaluate, name="evaluate"),
+    path("<int:pk>/customers/", views.segment_customer_list, name="customers"),
+]

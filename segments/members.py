@@ -1,0 +1,137 @@
+"""Uploading a manual segment's members from CSV (CONTRACT §5).
+
+The file has one column named `customer_id`, `lms_lead_id` or `email` (the
+first of these the header names is used). Lines stream through the shared CSV
+reader into a temporary table with COPY, then one `INSERT … SELECT` matches
+them to customers and one query finds the unmatched lines: no ORM call per
+row, so 500,000 lines take seconds. An email shared by several customers
+adds them all. Replace and add both run in one transaction: a refused file
+changes nothing.
+"""
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+
+from customers.csv_import import BadLine, CsvRefused, read_csv
+from segments.models import CustomerSegment, CustomerSegmentCustomer, MemberUpload
+
+KEY_COLUMNS = ("customer_id", "lms_lead_id", "email")
+UNMATCHED_KEPT = 1_000
+MAX_ID = 2**63 - 1
+MATCH = {
+    "customer_id": "c.id = u.customer_id",
+    "lms_lead_id": "c.lms_lead_id = u.value",
+    "email": "lower(c.email) = lower(u.value)",
+}
+
+
+class UploadRefused(Exception):
+    """The file as a whole cannot be used; nothing was changed."""
+
+
+def upload_members(
+    segment: CustomerSegment,
+    file: BinaryIO,
+    *,
+    mode: str,
+    user: AbstractBaseUser | None,
+    now: datetime,
+) -> MemberUpload:
+    """Replace or add to the segment's list from `file`; unmatched lines are reported."""
+    if segment.type != CustomerSegment.Type.MANUAL:
+        raise UploadRefused("Only a manual segment has a member list to upload.")
+    try:
+        rows = read_csv(file, required_any_of=KEY_COLUMNS)
+        key = key_column(rows.columns)
+        with transaction.atomic():
+            lines = load_lines(lines_of(rows, key))
+            upload = write_members(segment, key=key, mode=mode, lines=lines)
+            upload.file_name = getattr(file, "name", "") or "upload.csv"
+            upload.uploaded_by = user if user and user.is_authenticated else None
+            upload.created_date = now
+            upload.save()
+    except CsvRefused as refused:
+        raise UploadRefused(str(refused)) from None
+    return upload
+
+
+def key_column(columns: Iterable[str]) -> str:
+    present = set(columns)
+    return next(name for name in KEY_COLUMNS if name in present)
+
+
+def lines_of(rows: Iterable, key: str) -> Iterator[tuple[int, str, int | None]]:
+    """(line, value, value as a customer id or None) for every data line."""
+    for line_no, row in rows:
+        if isinstance(row, BadLine):  # report it with its reason
+            yield line_no, f"({row.message})", None
+            continue
+        value = (row.get(key) or "").strip()
+        if not value:
+            yield line_no, f"(no {key})", None
+        else:
+            yield line_no, value, as_id(value) if key == "customer_id" else None
+
+
+def as_id(value: str) -> int | None:
+    if not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
+def load_lines(lines: Iterable[tuple[int, str, int | None]]) -> int:
+    """COPY the lines into a temporary table (dropped at commit); returns how many."""
+    count = 0
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.segment_upload_lines")
+        cursor.execute(
+            "CREATE TEMP TABLE segment_upload_lines "
+            "(line integer, value text, customer_id bigint) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy(
+            "COPY segment_upload_lines (line, value, customer_id) FROM STDIN"
+        ) as copy:
+            for line in lines:
+                copy.write_row(line)
+                count += 1
+        cursor.execute("ANALYZE segment_upload_lines")
+    return count
+
+
+def write_members(segment: CustomerSegment, *, key: str, mode: str, lines: int) -> MemberUpload:
+    match = MATCH[key]
+    with connection.cursor() as cursor:
+        if mode == MemberUpload.Mode.REPLACE:
+            CustomerSegmentCustomer.objects.filter(customer_segment=segment)._raw_delete(
+                connection.alias
+            )
+        cursor.execute(
+            "INSERT INTO customer_segment_customer_list (customer_segment_id, customer_id) "
+            "SELECT DISTINCT %s, c.id FROM segment_upload_lines AS u "
+            f"JOIN customers AS c ON {match} "
+            "ON CONFLICT (customer_segment_id, customer_id) DO NOTHING",
+            [segment.pk],
+        )
+        added = cursor.rowcount
+        unmatched = (
+            "FROM segment_upload_lines AS u "
+            f"WHERE NOT EXISTS (SELECT FROM customers AS c WHERE {match})"
+        )
+        cursor.execute(f"SELECT count(*) {unmatched}")
+        unmatched_count = cursor.fetchone()[0]
+        cursor.execute(f"SELECT line, value {unmatched} ORDER BY line LIMIT {UNMATCHED_KEPT}")
+        kept = [list(row) for row in cursor.fetchall()]
+    return MemberUpload(
+        segment=segment,
+        mode=mode,
+        key_column=key,
+        lines=lines,
+        added=added,
+        unmatched_count=unmatched_count,
+        unmatched=kept,
+    )

@@ -1,0 +1,161 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from customers.filters import CustomerFilter
+from customers.tables import CustomerTable
+from marketing_os.pagination import PAGINATE, EstimatedCountPaginator
+from segments.editing import save_segment
+from segments.evaluation import (
+    SegmentError,
+    evaluate_segment,
+    preview_segment_sql,
+    segment_customers,
+)
+from segments.filters import SegmentFilter
+from segments.forms import SegmentForm
+from segments.handlers import REGISTRY
+from segments.models import CustomerSegment, CustomerSegmentCustomer, MemberUpload
+from segments.sql_policy import pretty_sql
+from segments.tables import SegmentTable
+
+EMPTY = "This segment has no customers yet."
+
+
+def segment_list(request: HttpRequest) -> HttpResponse:
+    filterset = SegmentFilter(request.GET, queryset=CustomerSegment.objects.all())
+    table = SegmentTable(filterset.qs)
+    RequestConfig(request, paginate=PAGINATE).configure(table)
+    return render(request, "segments/segment_list.html", {"filter": filterset, "table": table})
+
+
+def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(CustomerSegment, pk=pk)
+    context = {
+        "segment": segment,
+        "sql": pretty_sql(segment.selection_sql or ""),
+        "handler": REGISTRY.get(segment.handler_function or ""),
+        "uploads": segment.uploads.select_related("uploaded_by").order_by("-created_date")[:20],
+        "list_size": segment_list_size(segment),
+    }
+    return render(request, "segments/segment_detail.html", context)
+
+
+def segment_list_size(segment: CustomerSegment) -> int | None:
+    if segment.type != CustomerSegment.Type.MANUAL:
+        return None
+    return CustomerSegmentCustomer.objects.filter(customer_segment=segment).count()
+
+
+def segment_customer_list(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(CustomerSegment, pk=pk)
+    try:
+        customers = segment_customers(segment, now=timezone.now())
+    except SegmentError as error:
+        messages.error(request, f"The segment could not be evaluated: {error}")
+        return redirect("segments:detail", pk=segment.pk)
+    filterset = CustomerFilter(request.GET, queryset=customers)
+    empty_text = "No customers in this segment match." if filterset.is_searching else EMPTY
+    table = CustomerTable(filterset.qs, empty_text=empty_text)
+    paginate = PAGINATE
+    if segment.type != CustomerSegment.Type.MANUAL and not filterset.is_searching:
+        paginate = PAGINATE | {"paginator_class": counted_paginator(segment.last_count)}
+    RequestConfig(request, paginate=paginate).configure(table)
+    context = {"segment": segment, "filter": filterset, "table": table}
+    return render(request, "segments/segment_customers.html", context)
+
+
+def counted_paginator(count: int | None) -> type[EstimatedCountPaginator]:
+    """A paginator that trusts the count the evaluation just stored: counting
+    300k stored members again on every page view costs more than the page."""
+
+    class CountedPaginator(EstimatedCountPaginator):
+        @cached_property
+        def count(self) -> int:
+            return count if count is not None else super().count
+
+    return CountedPaginator
+
+
+@require_POST
+def segment_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(CustomerSegment, pk=pk)
+    try:
+        evaluation = evaluate_segment(segment, now=timezone.now())
+    except SegmentError as error:
+        messages.error(request, f"The segment could not be evaluated: {error}")
+    else:
+        messages.success(
+            request, f"{evaluation.count:,} members, counted in {evaluation.duration_ms:,} ms."
+        )
+    return redirect("segments:detail", pk=segment.pk)
+
+
+def segment_new(request: HttpRequest) -> HttpResponse:
+    return segment_form_page(request, CustomerSegment(), "New segment")
+
+
+def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(CustomerSegment, pk=pk)
+    return segment_form_page(request, segment, f"Edit {segment.name}")
+
+
+def segment_form_page(request: HttpRequest, segment: CustomerSegment, title: str) -> HttpResponse:
+    if request.method == "POST" and "preview" in request.POST:
+        return preview_page(request, segment, title)
+    form = SegmentForm(request.POST or None, request.FILES or None, instance=segment)
+    if request.method == "POST" and form.is_valid():
+        outcome = save_segment(form, user=request.user, now=timezone.now())
+        if outcome.problem:
+            messages.error(request, f"Saved, but: {outcome.problem}")
+        else:
+            messages.success(request, f"Segment “{outcome.segment.name}” saved.")
+        if outcome.upload:
+            messages.info(request, upload_summary(outcome.upload))
+        return redirect("segments:detail", pk=outcome.segment.pk)
+    return render_form(request, form, title)
+
+
+def upload_summary(upload: MemberUpload) -> str:
+    summary = f"{upload.lines:,} lines read, {upload.added:,} customers added"
+    if upload.unmatched_count:
+        return summary + f"; {upload.unmatched_count:,} lines matched no customer (listed below)."
+    return summary + "; every line matched a customer."
+
+
+def preview_page(request: HttpRequest, segment: CustomerSegment, title: str) -> HttpResponse:
+    """Run the typed SQL without saving; the form keeps everything that was typed."""
+    form = SegmentForm(initial=request.POST.dict(), instance=segment)
+    sql = request.POST.get("selection_sql", "")
+    try:
+        preview, problem = preview_segment_sql(sql), None
+    except SegmentError as error:
+        preview, problem = None, error.problem
+    context = {
+        "preview": preview,
+        "preview_problem": problem,
+        "preview_where": problem.location(sql) if problem else "",
+        "preview_sql": sql,
+    }
+    return render_form(request, form, title, context)
+
+
+def render_form(
+    request: HttpRequest, form: SegmentForm, title: str, extra: dict | None = None
+) -> HttpResponse:
+    sql = form["selection_sql"].value() or ""
+    problem = form.sql_problem
+    context = {
+        "form": form,
+        "title": title,
+        "segment": form.instance,
+        "handlers": [REGISTRY[name] for name in sorted(REGISTRY)],
+        "sql_excerpt": problem.excerpt(sql) if problem else "",
+    } | (extra or {})
+    if context.get("preview_problem"):
+        context["sql_excerpt"] = context["preview_problem"].excerpt(context["preview_sql"])
+    return render(request, "segments/segment_form.html", context)
