@@ -68,6 +68,14 @@ def test_it_finds_customers_by_mobile_digits(logged_in):
     assert lead_ids(get_list(logged_in, q="98765")) == [customer.lms_lead_id]
 
 
+def test_it_finds_customers_by_the_start_of_their_email_address_in_any_case(logged_in):
+    priya = make_customer(first_name="Priya", email="Priya.Sharma@Example.com")
+    make_customer(first_name="Priya", email="priya.shah@example.com")
+    assert lead_ids(get_list(logged_in, q="priya.sharma@exa")) == [priya.lms_lead_id]
+    assert lead_ids(get_list(logged_in, q="PRIYA.SHARMA@EXAMPLE.COM")) == [priya.lms_lead_id]
+    assert lead_ids(get_list(logged_in, q="priya priya.s%@")) == []  # % is no wildcard
+
+
 def test_it_treats_sql_and_tsquery_syntax_as_plain_words(logged_in):
     make_customer(first_name="O'Brien")
     for q in ("'; DROP TABLE customers; --", "a & | ! :* ( )", "%_\\", '"', "<script>"):
