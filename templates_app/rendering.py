@@ -13,7 +13,9 @@ How Liquid and MJML combine (see docs/templates.md for the measurements):
 3. The plain-text part is derived from that HTML once, giving a Liquid template
    of the text.
 4. Per recipient only Liquid runs: the HTML with autoescape (customer data is
-   HTML-escaped), the text and subject without.
+   HTML-escaped), the text and subject without. Runs of text and `{{ a.b }}`
+   outputs take a fast path that gives python-liquid's output byte for byte
+   (see "The fast path" below).
 
 Templates see plain dicts only. python-liquid resolves `a.b` as `a["b"]`, never
 as a Python attribute, so `{{ customer.__class__ }}` is simply undefined.
