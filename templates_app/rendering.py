@@ -420,31 +420,26 @@ class _Run(Node):
 
     def render_to_output(self, context: _DataContext, buffer: StringIO) -> int:
         data, autoescape, out, written = context.data, context.autoescape, [], 0
+        append = out.append
         for step in self.steps:
             if step.__class__ is str:
-                out.append(step)
+                append(step)
                 continue
-            value = _plain_value(data, step.path)
-            if step.filters and (value.__class__ is str or value.__class__ is int):
-                out.append(_filtered(value, step, context))
-            elif value.__class__ is str:
-                out.append(_escape_str(value) if autoescape else value)
-            elif value.__class__ is int:
-                out.append(str(value))
+            value = data
+            for key in step.path:  # _plain_value, inlined: this loop is the hot path
+                value = value.get(key, _MISSING) if value.__class__ is dict else _MISSING
+            kind = value.__class__
+            if step.filters and (kind is str or kind is int):
+                append(_filtered(value, step, context))
+            elif kind is str:
+                append(_escape_str(value) if autoescape else value)
+            elif kind is int:
+                append(str(value))
             else:
                 written += buffer.write("".join(out))
                 out.clear()
                 written += _render_node(step.node, context, buffer)
         return written + buffer.write("".join(out))
-
-
-def _plain_value(data: dict, path: tuple[str, ...]) -> object:
-    value = data
-    for key in path:
-        if value.__class__ is not dict:
-            return _MISSING
-        value = value.get(key, _MISSING)
-    return value
 
 
 def _filtered(value: object, step: _Lookup, context: RenderContext) -> str:
