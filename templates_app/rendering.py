@@ -13,7 +13,9 @@ How Liquid and MJML combine (see docs/templates.md for the measurements):
 3. The plain-text part is derived from that HTML once, giving a Liquid template
    of the text.
 4. Per recipient only Liquid runs: the HTML with autoescape (customer data is
-   HTML-escaped), the text and subject without.
+   HTML-escaped), the text and subject without. Runs of text and `{{ a.b }}`
+   outputs take a fast path that gives python-liquid's output byte for byte
+   (see "The fast path" below).
 
 Templates see plain dicts only. python-liquid resolves `a.b` as `a["b"]`, never
 as a Python attribute, so `{{ customer.__class__ }}` is simply undefined.
@@ -27,8 +29,27 @@ from datetime import datetime
 from functools import lru_cache
 from io import StringIO
 
-from liquid import BoundTemplate, Environment
+from liquid import BoundTemplate, Environment, RenderContext
+from liquid.ast import BlockNode, ConditionalBlockNode, Node
+from liquid.builtin.content import ContentNode
+from liquid.builtin.expressions import FilteredExpression, Path
+from liquid.builtin.output import OutputNode
+from liquid.builtin.tags.case_tag import CaseNode, MultiExpressionBlockNode
+from liquid.builtin.tags.for_tag import ForNode
+from liquid.builtin.tags.if_tag import IfNode
+from liquid.builtin.tags.unless_tag import UnlessNode
 from liquid.exceptions import LiquidError, OutputStreamLimitError
+from liquid.stringify import to_liquid_string
+from markupsafe import escape
+
+try:  # what markupsafe.escape does to a str, without wrapping it in a Markup object
+    from markupsafe import _escape_inner as _escape_str
+except ImportError:  # pragma: no cover - another markupsafe; the public way is exact too
+
+    def _escape_str(text: str) -> str:
+        return str(escape(text))
+
+
 from mjml import mjml2html
 
 from templates_app.plaintext import html_to_text
@@ -190,7 +211,9 @@ def compile_template(type: str, subject: str, message: str) -> CompiledTemplate:
     if errors:
         raise TemplateSyntaxError(errors)
     variables = _variables(subject_template, html or text)
-    return CompiledTemplate(type, subject_template, html, text, variables)
+    return CompiledTemplate(
+        type, _with_runs(subject_template), _with_runs(html), _with_runs(text), variables
+    )
 
 
 def check_template(*, type: str, subject: str, message: str) -> list[SourceError]:  # noqa: A002
@@ -329,6 +352,180 @@ def _liquid_error(error: LiquidError, source: str, *, field: str) -> SourceError
 
 def _describe(error: LiquidError) -> str:
     return getattr(error, "message", None) or str(error).splitlines()[0]
+
+
+# The fast path. python-liquid spends most of a render on per-node overhead: a
+# buffer write per text chunk, and per `{{ a.b }}` a chain-map lookup, ABC
+# isinstance checks and to_liquid_string. So, at compile time, each run of
+# consecutive text and `{{ a.b.c }}` outputs (at the top level and inside
+# if/unless/case/for blocks) becomes one _Run node that looks the path up in the
+# context dict itself and writes once. It takes a value only when it is sure it
+# is what python-liquid would see; for anything else it renders the original
+# node, so the output is python-liquid's byte for byte:
+# - paths of plain string segments, none of `size`/`first`/`last`, whose root
+#   no enclosing `for` binds and which is not `partial` (python-liquid's own);
+# - only in templates that never assign (a local would shadow the context);
+# - values reached through plain dicts that are a str or an int (not bool);
+#   missing keys, None, lists, floats, … go to the original node;
+# - filters are python-liquid's own, applied to the value found.
+# Tags stay python-liquid nodes, rendered in the same render context, so their
+# scoping, loop limits and errors are unchanged; so does the output limit (the
+# same buffer). tests/templates_app/test_fast_path.py compares both renders.
+
+SPECIAL_KEYS = frozenset({"size", "first", "last"})
+NAMESPACE_KEYS = frozenset({"partial"})  # render_with_context puts it before the context
+CONTAINERS = (IfNode, UnlessNode, CaseNode, ForNode, ConditionalBlockNode, MultiExpressionBlockNode)
+_MISSING = object()
+
+
+class _DataContext(RenderContext):
+    """A render context that also keeps the plain dict the template is rendered with."""
+
+    __slots__ = ("data",)
+
+
+class _RunTemplate(_BoundedTemplate):
+    """A template with _Run nodes; `plain` is the template as python-liquid parsed it."""
+
+    plain: BoundTemplate
+
+    def render(self, *args: object, **kwargs: object) -> str:
+        data = dict(*args, **kwargs)
+        context = _DataContext(self, globals=self.make_globals(data))
+        context.data = data
+        buffer = self._get_buffer()
+        self.render_with_context(context, buffer)
+        return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    path: tuple[str, ...]
+    filters: tuple  # python-liquid Filter objects, applied in order
+    node: OutputNode  # rendered instead when the value is not a plain str or int
+
+
+class _Run(Node):
+    """Literal text and `{{ a.b }}` outputs, written with one buffer write."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, nodes: list[Node], *, shadowed: frozenset[str]):
+        super().__init__(nodes[0].token)
+        self.blank = all(node.blank for node in nodes)
+        self.steps = tuple(_step(node, shadowed=shadowed) for node in nodes)
+
+    def __str__(self) -> str:
+        return "".join(step if isinstance(step, str) else str(step.node) for step in self.steps)
+
+    def render_to_output(self, context: _DataContext, buffer: StringIO) -> int:
+        data, autoescape, out, written = context.data, context.autoescape, [], 0
+        append = out.append
+        for step in self.steps:
+            if step.__class__ is str:
+                append(step)
+                continue
+            value = data
+            for key in step.path:  # _plain_value, inlined: this loop is the hot path
+                value = value.get(key, _MISSING) if value.__class__ is dict else _MISSING
+            kind = value.__class__
+            if step.filters and (kind is str or kind is int):
+                append(_filtered(value, step, context))
+            elif kind is str:
+                append(_escape_str(value) if autoescape else value)
+            elif kind is int:
+                append(str(value))
+            else:
+                written += buffer.write("".join(out))
+                out.clear()
+                written += _render_node(step.node, context, buffer)
+        return written + buffer.write("".join(out))
+
+
+def _filtered(value: object, step: _Lookup, context: RenderContext) -> str:
+    """What OutputNode writes, with the path's value already found."""
+    try:
+        for filter_ in step.filters:
+            value = filter_.evaluate(value, context)
+        return to_liquid_string(value, context.autoescape)
+    except LiquidError as error:
+        context.env.error(error, token=step.node.token)
+        return ""
+
+
+def _render_node(node: Node, context: RenderContext, buffer: StringIO) -> int:
+    """Render `node` as BoundTemplate.render_with_context renders a top-level node."""
+    try:
+        return node.render(context, buffer)
+    except LiquidError as error:
+        context.env.error(error, token=node.token)
+        return 0
+
+
+def _plain_path(node: Node, *, shadowed: frozenset[str]) -> tuple[str, ...] | None:
+    if node.__class__ is not OutputNode or node.expression.__class__ is not FilteredExpression:
+        return None
+    if node.expression.left.__class__ is not Path:
+        return None
+    path = node.expression.left.path
+    if not all(segment.__class__ is str for segment in path):
+        return None
+    if path[0] in shadowed or SPECIAL_KEYS.intersection(path[1:]):
+        return None
+    return tuple(path)
+
+
+def _step(node: Node, *, shadowed: frozenset[str]) -> str | _Lookup:
+    if node.__class__ is ContentNode:
+        return node.text
+    path = _plain_path(node, shadowed=shadowed)
+    return _Lookup(path, tuple(node.expression.filters or ()), node)
+
+
+def _merge_runs(nodes: list[Node], *, shadowed: frozenset[str]) -> list[Node]:
+    merged: list[Node] = []
+    pending: list[Node] = []
+    for node in nodes:
+        if node.__class__ is ContentNode or _plain_path(node, shadowed=shadowed):
+            pending.append(node)
+            continue
+        if pending:
+            merged.append(_Run(pending, shadowed=shadowed))
+            pending = []
+        _merge_blocks(node, shadowed=shadowed)
+        merged.append(node)
+    if pending:
+        merged.append(_Run(pending, shadowed=shadowed))
+    return merged
+
+
+def _merge_blocks(node: Node, *, shadowed: frozenset[str]) -> None:
+    """Merge runs inside the blocks of if/unless/case/for; other tags are left alone."""
+    if isinstance(node, BlockNode):
+        node.nodes = _merge_runs(node.nodes, shadowed=shadowed)
+    elif node.__class__ in CONTAINERS:
+        inner = shadowed.union(str(name) for name in node.block_scope())
+        for child in node.children(None, include_partials=False):
+            _merge_blocks(child, shadowed=inner)
+
+
+def _with_runs(template: BoundTemplate | None) -> BoundTemplate | None:
+    """`template` parsed again (a tree of its own) with _Run nodes, or `template`
+    itself when it assigns or is empty."""
+    if not template or not template.nodes or template.analyze(include_partials=False).locals:
+        return template
+    fresh = template.env.from_string(template.nodes[0].token.source)
+    if str(fresh) != str(template):  # not the same source: stay on the plain template
+        return template
+    fast = _RunTemplate(
+        template.env,
+        _merge_runs(fresh.nodes, shadowed=NAMESPACE_KEYS),
+        name=template.name,
+        globals=template.globals,
+        matter=template.matter,
+    )
+    fast.plain = template
+    return fast
 
 
 def _variables(*templates: BoundTemplate | None) -> tuple[str, ...]:
