@@ -1,6 +1,12 @@
 from django.urls import path
 
-from marketing_os.views import placeholder
+from automations import views
 
 app_name = "automations"
-urlpatterns = [path("", placeholder, {"title": "Automations"}, name="list")]
+urlpatterns = [
+    path("", views.automation_list, name="list"),
+    path("new/", views.automation_new, name="new"),
+    path("<int:pk>/", views.automation_detail, name="detail"),
+    path("<int:pk>/edit/", views.automation_edit, name="edit"),
+    path("cron-preview/", views.cron_preview, name="cron_preview"),
+]

@@ -1,0 +1,62 @@
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from automations.forms import LabelledChoiceField
+from automations.models import Automation, AutomationQuerySet
+
+ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive")]
+
+
+class LabelledChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = LabelledChoiceField
+
+
+class AutomationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search",
+        method="search",
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": "Name, segment or template"}
+        ),
+    )
+    customer_segment = LabelledChoiceFilter(
+        label="Segment",
+        empty_label="Any",
+        queryset=lambda request: _related("customer_segment"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    message_template = LabelledChoiceFilter(
+        label="Template",
+        empty_label="Any",
+        queryset=lambda request: _related("message_template"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    is_active = django_filters.ChoiceFilter(
+        label="Status",
+        choices=ACTIVE_CHOICES,
+        empty_label="Any",
+        method="active",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    class Meta:
+        model = Automation
+        fields = ["q", "customer_segment", "message_template", "is_active"]
+
+    def search(self, queryset: AutomationQuerySet, name: str, value: str) -> QuerySet:
+        return queryset.search(value)
+
+    def active(self, queryset: AutomationQuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(is_active=value == "true")
+
+    @property
+    def is_searching(self) -> bool:
+        return any(self.form.cleaned_data.values()) if self.form.is_valid() else True
+
+
+def _related(field: str) -> QuerySet:
+    """Only the segments (templates) that some automation uses: a short dropdown."""
+    model = Automation._meta.get_field(field).related_model
+    return model.objects.filter(automations__isnull=False).distinct().order_by("name")

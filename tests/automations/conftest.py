@@ -1,0 +1,1 @@
+from tests.automations.crontab_fixtures import crontab  # noqa: F401
