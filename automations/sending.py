@@ -20,9 +20,27 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core import signing
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from automations import runs
+from automations.models import Automation, Batch, Delivery, Run
+from customers.personalisation import customer_context
+from segments.evaluation import SegmentError, segment_customers
 from templates_app import mailer
 from templates_app.mailer import BatchResult, Email, SendError
+from templates_app.rendering import (
+    CompiledTemplate,
+    RenderError,
+    compile_template,
+    normalise_newlines,
+    render_compiled,
+)
 
 
 class RunStopped(Exception):
@@ -129,3 +147,188 @@ def _delay(error: SendError, *, attempt: int, policy: RetryPolicy, jitter) -> fl
         return min(error.retry_after, policy.max_retry_after)
     ceiling = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
     return ceiling * jitter()  # full jitter: many senders do not retry in step
+
+
+# -- Sending a run's outbox -------------------------------------------------------------------
+
+# Resend keeps an idempotency key 24 hours; past this age a batch is not resent
+# automatically (Resend might deliver it twice) but held for an operator.
+IDEMPOTENCY_SAFE_AGE = timedelta(hours=23)
+RETRY_POLICY = RetryPolicy()
+HELD_MESSAGE = (
+    "Not resent: first sent at {at:%Y-%m-%d %H:%M %Z}, and Resend forgets idempotency keys "
+    "after 24 hours. Check Resend's logs for these addresses before sending again."
+)
+
+
+def send_run(
+    run: Run,
+    *,
+    progress: Callable[[Run], None] | None = None,
+    clock: Callable[[], datetime] = timezone.now,
+) -> "runs.Outcome":
+    """Send every pending batch of `run`, then finish it."""
+    if not run.outbox_ready:  # the process died while writing it: nothing was sent
+        try:
+            runs.write_outbox(run, now=run.started_at)
+        except SegmentError as error:
+            return _fail(run, f"The segment could not be evaluated: {error}", clock())
+    compiled = compile_template(run.template_type, run.subject, normalise_newlines(run.message))
+    pacer = Pacer(settings.RESEND_REQUESTS_PER_SECOND)
+    for batch in runs.pending_batches(run):
+        try:
+            send_outbox_batch(run, batch, compiled=compiled, pacer=pacer, clock=clock)
+        except RunStopped as error:
+            return _fail(run, f"Resend refused the API key: {error}", clock())
+        if progress:
+            run.refresh_from_db(fields=["accepted", "failed"])
+            progress(run)
+    return finish_run(run, now=clock())
+
+
+def send_outbox_batch(
+    run: Run, batch: Batch, *, compiled: CompiledTemplate, pacer: Pacer, clock
+) -> None:
+    deliveries = runs.batch_deliveries(run, batch.number)
+    now = clock()
+    if batch.first_sent_at and now - batch.first_sent_at > IDEMPOTENCY_SAFE_AGE:
+        error = HELD_MESSAGE.format(at=batch.first_sent_at)
+        return _record(run, batch, Batch.Status.HELD, [], {d.pk: error for d in deliveries}, 0, now)
+    emails, senders, failures = _render(run, deliveries, compiled)
+    if not emails:
+        return _record(run, batch, Batch.Status.FAILED, [], failures, 0, now)
+    Batch.objects.filter(pk=batch.pk, first_sent_at=None).update(first_sent_at=now)
+    try:
+        outcome = send_batch_reliably(
+            emails, idempotency_key=batch.idempotency_key, pacer=pacer, policy=RETRY_POLICY
+        )
+    except BatchFailed as error:
+        failures |= {d.pk: error.message for d in senders}
+        return _record(run, batch, Batch.Status.FAILED, [], failures, error.attempts, clock())
+    accepted = [(senders[i].pk, resend_id) for i, resend_id in outcome.result.ids.items()]
+    failures |= {senders[i].pk: message for i, message in outcome.result.errors.items()}
+    _record(run, batch, Batch.Status.SENT, accepted, failures, outcome.attempts, clock())
+
+
+def _render(run: Run, deliveries: list[Delivery], compiled: CompiledTemplate):
+    """(emails, the deliveries they go to, {delivery id: render error})."""
+    emails, senders, failures = [], [], {}
+    tags = {"automation": str(run.automation_id), "run": str(run.pk)}
+    for delivery in deliveries:
+        url = unsubscribe_url(delivery.customer_id)
+        try:
+            message = render_compiled(
+                compiled, customer_context(delivery.customer, unsubscribe_url=url)
+            )
+        except RenderError as error:
+            failures[delivery.pk] = f"The template could not be rendered: {error}"
+            continue
+        emails.append(Email(delivery.email, message.subject, message.html, message.text, tags=tags))
+        senders.append(delivery)
+    return emails, senders, failures
+
+
+def unsubscribe_url(customer_id: int) -> str:
+    """A stable, signed link (the same on every resume, so bodies stay identical)."""
+    token = signing.Signer(salt="unsubscribe").sign(str(customer_id))
+    return f"{settings.SITE_URL}/unsubscribe/{token}/"
+
+
+RECORD_ACCEPTED = """
+    UPDATE automation_deliveries d
+    SET status = 'accepted', resend_id = v.resend_id, attempts = d.attempts + %s,
+        sent_at = %s, last_error = ''
+    FROM unnest(%s::bigint[], %s::text[]) AS v(id, resend_id) WHERE d.id = v.id
+"""
+RECORD_FAILED = """
+    UPDATE automation_deliveries d
+    SET status = 'failed', attempts = d.attempts + %s, last_error = v.error
+    FROM unnest(%s::bigint[], %s::text[]) AS v(id, error) WHERE d.id = v.id
+"""
+
+
+def _record(run, batch, status, accepted, failures, attempts, now) -> None:
+    """One batch's outcome, its deliveries and the run's counters, together."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if accepted:
+            ids, resend_ids = zip(*accepted, strict=True)
+            cursor.execute(RECORD_ACCEPTED, [attempts, now, list(ids), list(resend_ids)])
+        if failures:
+            cursor.execute(RECORD_FAILED, [attempts, list(failures), list(failures.values())])
+        Batch.objects.filter(pk=batch.pk).update(
+            status=status,
+            attempts=F("attempts") + attempts,
+            last_error=next(iter(failures.values()), "") if status != Batch.Status.SENT else "",
+        )
+        Run.objects.filter(pk=run.pk).update(
+            accepted=F("accepted") + len(accepted), failed=F("failed") + len(failures)
+        )
+
+
+def finish_run(run: Run, *, now: datetime) -> "runs.Outcome":
+    run.refresh_from_db()
+    ok = run.failed == 0 and run.accepted == run.to_send
+    run.status = Run.Status.DONE if ok else Run.Status.FAILED
+    run.error = "" if ok else f"{run.failed} of {run.to_send} emails failed; see the run's page."
+    run.finished_at = now
+    run.save(update_fields=["status", "error", "finished_at"])
+    return runs.Outcome(summary(run), run=run, exit_code=0 if ok else 1)
+
+
+def _fail(run: Run, message: str, now: datetime) -> "runs.Outcome":
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, error=message, finished_at=now)
+    run.refresh_from_db()
+    return runs.Outcome(message, run=run, exit_code=1)
+
+
+def summary(run: Run) -> str:
+    skipped = ", ".join(
+        f"{n} {label}"
+        for n, label in (
+            (run.skipped_no_email, "without email"),
+            (run.skipped_invalid_email, "with an invalid email"),
+            (run.skipped_unsubscribed, "unsubscribed"),
+            (run.skipped_already_sent, "already sent once"),
+        )
+        if n
+    )
+    text = (
+        f"Run {run.pk} {run.get_status_display().lower()}: {run.members} members, "
+        f"{run.accepted} accepted, {run.failed} failed, {run.skipped} skipped"
+    )
+    return f"{text} ({skipped})." if skipped else f"{text}."
+
+
+def dry_run(automation: Automation, *, now: datetime, force: bool) -> "runs.Outcome":
+    """Resolve and render everything, send nothing, record nothing."""
+    problem = runs.refusal(automation, force=force)
+    if problem:
+        raise runs.Refused(problem)
+    try:
+        counts = runs.classify_counts(automation, now=now)
+    except SegmentError as error:
+        raise runs.Refused(f"The segment could not be evaluated: {error}") from None
+    template = automation.message_template
+    compiled = compile_template(
+        template.type, template.subject, normalise_newlines(template.message)
+    )
+    sample = _sample(automation, compiled, now=now)
+    message = (
+        f"Dry run of automation {automation.pk}: {counts['members']} members, "
+        f"{counts['to_send']} would be sent, "
+        f"{counts['members'] - counts['to_send']} skipped. Nothing was sent."
+    )
+    return runs.Outcome(message, counts=counts, sample=sample)
+
+
+def _sample(automation: Automation, compiled: CompiledTemplate, *, now: datetime):
+    members = segment_customers(automation.customer_segment, now=now)
+    customer = members.exclude(email=None).exclude(email="").order_by("pk").first()
+    if customer is None:
+        return None
+    context = customer_context(customer, unsubscribe_url=unsubscribe_url(customer.pk))
+    try:
+        return render_compiled(compiled, context)
+    except RenderError as error:
+        message = f"The template does not render for customer {customer.pk}: {error}"
+        raise runs.Refused(message) from None

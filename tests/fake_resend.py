@@ -18,7 +18,8 @@ does). It implements what Marketing OS uses:
 Switches for failure tests: `respond_next(status, times=…, retry_after=…)`
 answers the next calls with an error (e.g. 429 with `Retry-After`, 500);
 `failure_rate` answers that share of calls with 500 (seeded, repeatable);
-`hang_seconds` delays every answer (to test timeouts). `accepted_by_recipient()`
+`hang_seconds` delays every answer (to test timeouts); `reject` names addresses
+answered as invalid. `accepted_by_recipient()`
 counts accepted emails per address, for exactly-once assertions.
 
 Runnable on its own for demos and benchmarks:
@@ -65,6 +66,7 @@ class FakeResend:
     hang_seconds: float = 0.0
     rate_limit: float = 0.0  # requests a second; 0 is no limit
     port: int = 0
+    reject: set[str] = field(default_factory=set)  # addresses refused as invalid (422)
     keep_calls: bool = True  # a long benchmark may turn off the per-call record
     emails: list[dict] = field(default_factory=list)  # every email accepted, with its "id"
     calls: list[Call] = field(default_factory=list)  # every request, in order
@@ -179,7 +181,7 @@ class FakeResend:
         items = body if path == "/emails/batch" else [body]
         if not isinstance(items, list) or not 1 <= len(items) <= BATCH_LIMIT:
             return 422, _error(422, "validation_error", "A batch holds 1 to 100 emails.")
-        problems = {index: _invalid(item) for index, item in enumerate(items)}
+        problems = {index: self._invalid(item) for index, item in enumerate(items)}
         errors = [{"index": i, "message": problem} for i, problem in problems.items() if problem]
         if errors and not (permissive and path == "/emails/batch"):
             return 422, _error(422, "validation_error", errors[0]["message"])
@@ -191,6 +193,12 @@ class FakeResend:
         if path == "/emails":
             return 200, ids[0]
         return 200, ({"data": ids, "errors": errors} if permissive else {"data": ids})
+
+    def _invalid(self, item: object) -> str:
+        problem = _invalid(item)
+        if not problem and set(item["to"]) & self.reject:
+            return "Invalid `to` field. This address is refused."
+        return problem
 
 
 class _QuietServer(ThreadingHTTPServer):
