@@ -13,7 +13,8 @@ does). It implements what Marketing OS uses:
 - `x-batch-validation: permissive` on a batch: valid emails are accepted,
   invalid ones come back in `errors` as `{"index", "message"}`;
 - `rate_limit` (requests a second, a token bucket holding one second's worth):
-  a call over it is answered 429 with `Retry-After` and accepts nothing.
+  a call over it is answered 429 with `Retry-After` (seconds until the next
+  token) and accepts nothing.
 
 Switches for failure tests: `respond_next(status, times=…, retry_after=…)`
 answers the next calls with an error (e.g. 429 with `Retry-After`, 500);
@@ -126,7 +127,8 @@ class FakeResend:
             return 401, {}, _error(401, "invalid_api_key", "API key is invalid")
         if self._over_rate():
             self.throttled += 1
-            extra = {"Retry-After": "1"}
+            wait = (1 - self._tokens) / self.rate_limit  # until the next token
+            extra = {"Retry-After": f"{wait:.3f}"}
             return 429, extra, _error(429, "rate_limit_exceeded", "Too many requests.")
         forced = self._forced_failure()
         if forced:

@@ -64,13 +64,13 @@ def test_paced_batches_never_trip_the_rate_limit(fake_resend):
 
 
 def test_sending_too_fast_is_throttled_and_every_email_still_goes_once(fake_resend):
-    fake_resend.rate_limit = 50  # the fake answers 429 with Retry-After: 1
+    fake_resend.rate_limit = 10  # a bucket of 10, refilled at 10 a second
     pacer = Pacer(10_000)
-    for n in range(60):
+    for n in range(20):
         send_batch_reliably(emails(2, start=n * 2), idempotency_key=f"k{n}", pacer=pacer)
     assert fake_resend.throttled > 0
     assert set(fake_resend.accepted_by_recipient().values()) == {1}
-    assert len(fake_resend.accepted_by_recipient()) == 120
+    assert len(fake_resend.accepted_by_recipient()) == 40
 
 
 def test_a_429_waits_for_retry_after(fake_resend):
