@@ -291,10 +291,10 @@ def pending_batches(run: Run) -> list[Batch]:
     return list(run.batches.filter(status=Batch.Status.PENDING).order_by("number"))
 
 
-def batch_deliveries(run: Run, number: int) -> list[Delivery]:
+def batch_deliveries(run: Run, number: int) -> list[tuple[int, int, str]]:
+    """(delivery id, customer id, address) of the batch's unsent deliveries, in send order.
+
+    The address is the one fixed when the outbox was written, so a resumed run
+    sends the very same emails."""
     deliveries = run.deliveries.filter(batch_number=number, status=Delivery.Status.PENDING)
-    return list(
-        deliveries.select_related("customer")
-        .prefetch_related("customer__attributes")
-        .order_by("id")
-    )
+    return list(deliveries.order_by("id").values_list("id", "customer_id", "email"))

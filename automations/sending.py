@@ -19,6 +19,7 @@ Resend delivers a batch at most once however often it is retried.
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,8 +30,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from automations import runs
-from automations.models import Automation, Batch, Delivery, Run
-from customers.personalisation import customer_context
+from automations.models import Automation, Batch, Run
+from customers.personalisation import customer_context, customer_data_many
 from segments.evaluation import SegmentError, segment_customers
 from templates_app import mailer
 from templates_app.mailer import BatchResult, Email, SendError
@@ -161,13 +162,30 @@ HELD_MESSAGE = (
 )
 
 
+@dataclass
+class Prepared:
+    """One batch, rendered and ready for its call (or already settled without one)."""
+
+    batch: Batch
+    emails: list[Email]
+    senders: list[int]  # delivery ids, in the order of `emails`
+    failures: dict[int, str]  # delivery id → why it was not sent
+    status: str = Batch.Status.FAILED  # when there is nothing to send
+    future: Future | None = None
+
+
 def send_run(
     run: Run,
     *,
     progress: Callable[[Run], None] | None = None,
     clock: Callable[[], datetime] = timezone.now,
 ) -> "runs.Outcome":
-    """Send every pending batch of `run`, then finish it."""
+    """Send every pending batch of `run`, then finish it.
+
+    One call is in flight (on a worker thread, HTTP only) while this thread
+    reads and renders the next batch and records the last one: the database
+    stays on this thread's connection.
+    """
     if not run.outbox_ready:  # the process died while writing it: nothing was sent
         try:
             runs.write_outbox(run, now=run.started_at)
@@ -175,56 +193,84 @@ def send_run(
             return _fail(run, f"The segment could not be evaluated: {error}", clock())
     compiled = compile_template(run.template_type, run.subject, normalise_newlines(run.message))
     pacer = Pacer(settings.RESEND_REQUESTS_PER_SECOND)
-    for batch in runs.pending_batches(run):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run.pk}") as caller:
+        in_flight: Prepared | None = None
         try:
-            send_outbox_batch(run, batch, compiled=compiled, pacer=pacer, clock=clock)
+            for batch in runs.pending_batches(run):
+                ready = prepare_batch(run, batch, compiled=compiled, now=clock())
+                if in_flight:
+                    settle_batch(run, in_flight, clock=clock, progress=progress)
+                in_flight = _start_call(ready, caller, pacer, now=clock())
+            if in_flight:
+                settle_batch(run, in_flight, clock=clock, progress=progress)
         except RunStopped as error:
             return _fail(run, f"Resend refused the API key: {error}", clock())
-        if progress:
-            run.refresh_from_db(fields=["accepted", "failed"])
-            progress(run)
     return finish_run(run, now=clock())
 
 
-def send_outbox_batch(
-    run: Run, batch: Batch, *, compiled: CompiledTemplate, pacer: Pacer, clock
-) -> None:
+def prepare_batch(run: Run, batch: Batch, *, compiled: CompiledTemplate, now) -> Prepared:
     deliveries = runs.batch_deliveries(run, batch.number)
-    now = clock()
     if batch.first_sent_at and now - batch.first_sent_at > IDEMPOTENCY_SAFE_AGE:
         error = HELD_MESSAGE.format(at=batch.first_sent_at)
-        return _record(run, batch, Batch.Status.HELD, [], {d.pk: error for d in deliveries}, 0, now)
+        failures = {pk: error for pk, _, _ in deliveries}
+        return Prepared(batch, [], [], failures, status=Batch.Status.HELD)
     emails, senders, failures = _render(run, deliveries, compiled)
-    if not emails:
-        return _record(run, batch, Batch.Status.FAILED, [], failures, 0, now)
-    Batch.objects.filter(pk=batch.pk, first_sent_at=None).update(first_sent_at=now)
-    try:
-        outcome = send_batch_reliably(
-            emails, idempotency_key=batch.idempotency_key, pacer=pacer, policy=RETRY_POLICY
+    return Prepared(batch, emails, senders, failures)
+
+
+def _start_call(ready: Prepared, caller: Executor, pacer: Pacer, *, now) -> Prepared:
+    if ready.emails:
+        Batch.objects.filter(pk=ready.batch.pk, first_sent_at=None).update(first_sent_at=now)
+        ready.future = caller.submit(
+            send_batch_reliably,
+            ready.emails,
+            idempotency_key=ready.batch.idempotency_key,
+            pacer=pacer,
+            policy=RETRY_POLICY,
         )
+    return ready
+
+
+def settle_batch(run: Run, ready: Prepared, *, clock, progress=None) -> None:
+    """Wait for the batch's call and record its outcome."""
+    if ready.future is None:
+        _record(run, ready.batch, ready.status, [], ready.failures, 0, clock())
+    else:
+        _record_call(run, ready, clock=clock)
+    if progress:
+        run.refresh_from_db(fields=["accepted", "failed"])
+        progress(run)
+
+
+def _record_call(run: Run, ready: Prepared, *, clock) -> None:
+    try:
+        outcome = ready.future.result()
     except BatchFailed as error:
-        failures |= {d.pk: error.message for d in senders}
-        return _record(run, batch, Batch.Status.FAILED, [], failures, error.attempts, clock())
-    accepted = [(senders[i].pk, resend_id) for i, resend_id in outcome.result.ids.items()]
-    failures |= {senders[i].pk: message for i, message in outcome.result.errors.items()}
-    _record(run, batch, Batch.Status.SENT, accepted, failures, outcome.attempts, clock())
+        failures = ready.failures | dict.fromkeys(ready.senders, error.message)
+        return _record(run, ready.batch, Batch.Status.FAILED, [], failures, error.attempts, clock())
+    ids, senders = outcome.result.ids, ready.senders
+    accepted = [(senders[i], resend_id) for i, resend_id in ids.items()]
+    failures = ready.failures | {senders[i]: msg for i, msg in outcome.result.errors.items()}
+    _record(run, ready.batch, Batch.Status.SENT, accepted, failures, outcome.attempts, clock())
 
 
-def _render(run: Run, deliveries: list[Delivery], compiled: CompiledTemplate):
-    """(emails, the deliveries they go to, {delivery id: render error})."""
+def _render(run: Run, deliveries: list[tuple[int, int, str]], compiled: CompiledTemplate):
+    """(emails, the delivery ids they go to, {delivery id: render error})."""
     emails, senders, failures = [], [], {}
     tags = {"automation": str(run.automation_id), "run": str(run.pk)}
-    for delivery in deliveries:
-        url = unsubscribe_url(delivery.customer_id)
+    customers = customer_data_many([customer_id for _, customer_id, _ in deliveries])
+    for pk, customer_id, address in deliveries:
+        context = {
+            "customer": customers[customer_id],
+            "unsubscribe_url": unsubscribe_url(customer_id),
+        }
         try:
-            message = render_compiled(
-                compiled, customer_context(delivery.customer, unsubscribe_url=url)
-            )
+            message = render_compiled(compiled, context)
         except RenderError as error:
-            failures[delivery.pk] = f"The template could not be rendered: {error}"
+            failures[pk] = f"The template could not be rendered: {error}"
             continue
-        emails.append(Email(delivery.email, message.subject, message.html, message.text, tags=tags))
-        senders.append(delivery)
+        emails.append(Email(address, message.subject, message.html, message.text, tags=tags))
+        senders.append(pk)
     return emails, senders, failures
 
 

@@ -108,6 +108,17 @@ class FakeResend:
         """How many emails were accepted for each address."""
         return Counter(address for email in self.emails for address in email["to"])
 
+    def stats(self) -> dict:
+        """`GET /_stats` (for benchmarks driving a standalone fake)."""
+        with self._lock:
+            counts = self.accepted_by_recipient()
+            return {
+                "emails": len(self.emails),
+                "recipients": len(counts),
+                "most_to_one_recipient": max(counts.values(), default=0),
+                "throttled": self.throttled,
+            }
+
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict, object]:
         """(status, extra headers, JSON body) for one request; records it."""
         at = time.monotonic()
@@ -249,6 +260,15 @@ def _handler_for(fake: FakeResend) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(payload)))
             for name, value in extra.items():
                 self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802
+            found = self.path == "/_stats"
+            payload = json.dumps(fake.stats() if found else {}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 
