@@ -29,3 +29,7 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Benchmarks are run by hand (see bench/README.md); this one needs import_csv.
+bench-ingest: $(VENV)/.installed
+	$(PY) -m bench.ingest $(BENCH_ARGS)

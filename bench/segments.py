@@ -50,7 +50,7 @@ FILL = [
     """INSERT INTO customer_attributes (customer_id, field_name, field_type, field_value)
        SELECT g, f.name, f.type,
               CASE f.name
-                WHEN 'score' THEN to_jsonb((g * 7919) %% 100)
+                WHEN 'score' THEN to_jsonb((g::bigint * 7919) %% 100)
                 WHEN 'city' THEN to_jsonb((ARRAY['Pune','Delhi','Mumbai','Chennai'])[1 + g %% 4])
                 WHEN 'intake_year' THEN to_jsonb(2025 + g %% 4)
                 WHEN 'scholarship' THEN to_jsonb(g %% 3 = 0)

@@ -5,20 +5,12 @@ import urllib.error
 import urllib.request
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from customers.models import Customer
 from marketing_os.models import create_api_key
+from tests.browser.conftest import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def send(url: str, body: bytes, headers: dict) -> tuple[int, dict]:
@@ -51,25 +43,15 @@ def test_a_real_client_stores_customers_and_replays_a_retry(live_server):
 
 
 def test_the_docs_page_shows_the_api_without_breaking_the_content_security_policy(
-    live_server, django_user_model, tmp_path
+    browser_page, django_user_model, tmp_path
 ):
-    django_user_model.objects.create_user(username="ops", password="a-long-test-password")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        problems = []
-        page.on("console", lambda m: problems.append(m.text) if "Refused" in m.text else None)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(f"{live_server.url}/api/v1/docs")
-        page.fill("input[name=username]", "ops")
-        page.fill("input[name=password]", "a-long-test-password")
-        page.click("button[type=submit], input[type=submit]")
-        page.wait_for_url("**/api/v1/docs")
+    page = browser_page
+    log_in(page, django_user_model, "ops")
+    page.goto("/api/v1/docs")
 
-        assert page.locator("h1").inner_text().startswith("Marketing OS API")
-        page.click("a[href='#funnel_events_post']")
-        assert page.locator("#funnel_events_post").is_visible()
-        assert page.locator("#customers_post table").inner_text().count("attributes[]") == 3
-        page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=True)
-        browser.close()
-    assert problems == []  # no CSP refusals, no script errors
+    assert page.locator("h1").inner_text().startswith("Marketing OS API")
+    page.click("a[href='#funnel_events_post']")
+    assert page.locator("#funnel_events_post").is_visible()
+    assert page.locator("#customers_post table").inner_text().count("attributes[]") == 3
+    page.screenshot(path=str(tmp_path / "api-docs.png"), full_page=True)
+    assert page.problems == []  # no CSP refusals, script errors or failed requests

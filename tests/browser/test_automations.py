@@ -1,26 +1,15 @@
 """The cron builder in a real browser: both directions, validation, keyboard, the edit page."""
 
-import os
-
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from automations.models import Automation
 from automations.scheduling import describe_cron
 from tests.automations.factories import make_automation, make_segment, make_template
+from tests.browser.conftest import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-expect.set_options(timeout=15_000)  # two cores shared with other work: let the preview land
+pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # expression, the builder mode that reproduces it
 ROUND_TRIP = [
     ("*/15 * * * *", "preset"),
@@ -36,49 +25,15 @@ ROUND_TRIP = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests
-    # make between browser steps are still plain synchronous code.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    if previous is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
 @pytest.fixture
-def page(browser, django_db_setup, live_server, django_user_model, monkeypatch, tmp_path):
-    # (The database before the live server: the server stops first at the end, so the
-    # test database can be dropped; CONN_MAX_AGE 0 closes the server threads' connections.)
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+def page(browser_page, django_user_model, monkeypatch, tmp_path):
     fake = tmp_path / "crontab"  # the detail page reads an empty crontab
     fake.write_text('#!/bin/sh\necho "no crontab for test" >&2\nexit 1\n')
     fake.chmod(0o755)
     monkeypatch.setenv("CRONTAB_BIN", str(fake))
-    django_user_model.objects.create_user(username="marketer", password="a-long-test-password")
-    context = browser.new_context(base_url=live_server.url)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(console_error(m)) if m.type == "error" else None)
-    page.goto("/login/")
-    page.get_by_label("Username").fill("marketer")
-    page.get_by_label("Password").fill("a-long-test-password")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    yield page
-    context.close()
-    assert [error for error in errors if error] == []  # no script errors, no CSP violations
-
-
-def console_error(message) -> str | None:
-    # The browser asks for /favicon.ico on its own; the app has none (not a page fault).
-    url = message.location.get("url", "")
-    return None if url.endswith("/favicon.ico") else f"{message.text} ({url})"
+    log_in(browser_page, django_user_model)
+    yield browser_page
+    assert browser_page.problems == []  # no script errors, CSP refusals or failed requests
 
 
 def regenerate(page) -> str:

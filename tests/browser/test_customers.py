@@ -1,36 +1,15 @@
 """A marketer logs in, searches customers, pages through them and opens one."""
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser.conftest import PASSWORD
 from tests.factories import make_customer, make_event
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own
-    # database calls are still synchronous, so Django may allow them.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-
-
-@pytest.mark.browser
-def test_a_marketer_searches_pages_and_opens_a_customer(page, live_server, transactional_db, user):
+@pytest.mark.django_db(transaction=True)
+def test_a_marketer_searches_pages_and_opens_a_customer(browser_page, live_server, user):
+    page = browser_page
     # Newest first: the first one made is on page 2.
     target = make_customer(
         first_name="Tanvi",
@@ -42,10 +21,10 @@ def test_a_marketer_searches_pages_and_opens_a_customer(page, live_server, trans
         make_customer(first_name="Tanvi", last_name=f"Kulkarni{serial:02d}")
     make_customer(first_name="Someone", last_name="Else")
 
-    page.goto(f"{live_server.url}/customers/")
+    page.goto("/customers/")
     expect(page).to_have_url(f"{live_server.url}/login/?next=/customers/")
     page.get_by_label("Username").fill("marketer")
-    page.get_by_label("Password").fill("a-long-test-password")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
@@ -65,3 +44,4 @@ def test_a_marketer_searches_pages_and_opens_a_customer(page, live_server, trans
     expect(page.locator("td.value", has_text="Pune")).to_be_visible()
     expect(page.locator(".badge", has_text="mba")).to_be_visible()
     expect(page.get_by_text("(entered)")).to_be_visible()
+    assert page.problems == []

@@ -1,43 +1,24 @@
+"""A marketer uploads a CSV file and sees what was stored and what was not."""
+
 import pytest
 
 from customers.models import Customer
+from tests.browser.conftest import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def page(live_server, django_user_model, settings, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    django_user_model.objects.create_user(username="marketer", password="a-long-test-password")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(f"{live_server.url}/login/")
-        page.fill("#id_username", "marketer")
-        page.fill("#id_password", "a-long-test-password")
-        page.click("button[type=submit]")
-        yield page
-        browser.close()
+def page(browser_page, django_user_model):
+    log_in(browser_page, django_user_model)
+    return browser_page
 
 
 def test_a_marketer_uploads_a_file_and_sees_counts_and_bad_lines(page, live_server, tmp_path):
     csv_path = tmp_path / "leads.csv"
     csv_path.write_text("lms_lead_id,first_name,email\nL-1,Asha,a@x.com\n,Nobody,n@x.com\n")
 
-    page.goto(f"{live_server.url}/imports/new/?kind=customers")
+    page.goto("/imports/new/?kind=customers")
     assert page.is_checked("input[name=kind][value=customers]")
     page.set_input_files("input[type=file]", str(csv_path))
     page.click("button:has-text('Import')")

@@ -3,22 +3,12 @@
 import re
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from templates_app.models import MessageTemplate
+from tests.browser.conftest import log_in
 from tests.factories import make_customer
 
-# Two cores shared with other work: give the debounced preview time to land.
-expect.set_options(timeout=15_000)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MESSAGE = (
     "<mjml>\n<mj-head>\n<mj-title>Welcome</mj-title>\n</mj-head>\n"
     "<mj-body>\n<mj-section>\n<mj-column>\n"
@@ -28,55 +18,6 @@ MESSAGE = (
 )
 
 
-@pytest.fixture
-def browser_page(monkeypatch, django_db_setup, live_server):
-    # (Asking for the database before the live server makes the server stop
-    # first at the end of the session, so the test database can be dropped.)
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the
-    # test makes meanwhile are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The live server answers from short-lived threads: close their connections
-    # after each request so the test database can be dropped at the end.
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page()
-        problems: list[str] = []
-        # (Chromium's own /favicon.ico request shows up only as a console error;
-        # failed requests of the page itself are caught by the response hook.)
-        page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and not m.text.startswith("Failed to load resource")
-                and problems.append(m.text)
-            ),
-        )
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on(
-            "response",
-            lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"),
-        )
-        page.problems = problems
-        yield page
-        browser.close()
-        # ORM calls made while Playwright's loop runs get their own connections
-        # (Django keeps them per async context): close them before teardown.
-        connections.close_all()
-
-
-def log_in(page, live_server, django_user_model) -> None:
-    django_user_model.objects.create_user(username="marketer", password="a-long-test-password")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "marketer")
-    page.fill("input[name=password]", "a-long-test-password")
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(re.compile(r".*/customers/.*|.*/$"))
-
-
-@pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_editing_a_template_updates_the_sandboxed_preview(
     browser_page, live_server, django_user_model
@@ -87,7 +28,7 @@ def test_editing_a_template_updates_the_sandboxed_preview(
     template = MessageTemplate.objects.create(
         name="Welcome", type="email", subject="Hi {{ customer.first_name }}", message=MESSAGE
     )
-    log_in(page, live_server, django_user_model)
+    log_in(page, django_user_model)
     page.goto(f"{live_server.url}/templates/{template.pk}/edit/?customer={zoya.pk}")
 
     frame = page.frame_locator("#preview-frame")
