@@ -66,7 +66,7 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class BatchOutcome:
     result: BatchResult
     attempts: int
 
@@ -104,7 +104,7 @@ def send_batch_reliably(
     pacer: Pacer,
     policy: RetryPolicy = RetryPolicy(),
     jitter: Callable[[], float] = random.random,
-) -> Outcome:
+) -> BatchOutcome:
     """Send one batch, retrying per the policy; raise `BatchFailed` or `RunStopped`."""
     for attempt in range(1, policy.max_attempts + 1):
         pacer.wait()
@@ -113,13 +113,13 @@ def send_batch_reliably(
         except SendError as error:
             if _whole_batch_invalid(error):
                 message = error.message
-                return Outcome(
+                return BatchOutcome(
                     BatchResult(ids={}, errors=dict.fromkeys(range(len(emails)), message)), attempt
                 )
             _give_up_unless_retriable(error, attempt=attempt, policy=policy)
             pacer.hold(_delay(error, attempt=attempt, policy=policy, jitter=jitter))
             continue
-        return Outcome(result, attempt)
+        return BatchOutcome(result, attempt)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
