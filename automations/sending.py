@@ -38,6 +38,7 @@ from templates_app.mailer import BatchResult, Email, SendError
 from templates_app.rendering import (
     CompiledTemplate,
     RenderError,
+    TemplateSyntaxError,
     compile_template,
     normalise_newlines,
     render_compiled,
@@ -191,7 +192,10 @@ def send_run(
             runs.write_outbox(run, now=run.started_at)
         except SegmentError as error:
             return _fail(run, f"The segment could not be evaluated: {error}", clock())
-    compiled = compile_template(run.template_type, run.subject, normalise_newlines(run.message))
+    try:
+        compiled = compile_template(run.template_type, run.subject, normalise_newlines(run.message))
+    except TemplateSyntaxError as error:
+        return _fail(run, f"The template does not compile: {error}", clock())
     pacer = Pacer(settings.RESEND_REQUESTS_PER_SECOND)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run.pk}") as caller:
         in_flight: Prepared | None = None
@@ -355,9 +359,11 @@ def dry_run(automation: Automation, *, now: datetime, force: bool) -> "runs.Outc
     except SegmentError as error:
         raise runs.Refused(f"The segment could not be evaluated: {error}") from None
     template = automation.message_template
-    compiled = compile_template(
-        template.type, template.subject, normalise_newlines(template.message)
-    )
+    try:
+        message = normalise_newlines(template.message)
+        compiled = compile_template(template.type, template.subject, message)
+    except TemplateSyntaxError as error:
+        raise runs.Refused(f"The template does not compile: {error}") from None
     sample = _sample(automation, compiled, now=now)
     message = (
         f"Dry run of automation {automation.pk}: {counts['members']} members, "

@@ -309,3 +309,13 @@ def test_a_dry_run_counts_and_renders_but_sends_and_records_nothing(fake_resend)
     assert outcome.sample.subject == f"Hello {customers[0].first_name}"
     assert "2 would be sent" in outcome.message
     assert Run.objects.count() == 0 and fake_resend.calls == []
+
+
+def test_a_template_that_does_not_compile_fails_the_run_in_words(fake_resend):
+    template = make_email_template(subject="Hi {% if %}")  # saved around the form's checks
+    automation = make_sending_automation(make_recipients(1), template=template)
+    outcome = run_automation(automation.pk, now=NOW)
+    assert outcome.exit_code == 1 and outcome.message.startswith("The template does not compile")
+    assert outcome.run.status == Run.Status.FAILED and fake_resend.calls == []
+    with pytest.raises(Refused, match="The template does not compile"):
+        run_automation(automation.pk, now=NOW, dry_run=True)
