@@ -3,7 +3,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from automations.forms import LabelledChoiceField
-from automations.models import Automation, AutomationQuerySet
+from automations.models import Automation, AutomationQuerySet, Delivery
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive")]
 
@@ -60,3 +60,24 @@ def _related(field: str) -> QuerySet:
     """Only the segments (templates) that some automation uses: a short dropdown."""
     model = Automation._meta.get_field(field).related_model
     return model.objects.filter(automations__isnull=False).distinct().order_by("name")
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    """Search a run's recipients by email (prefix or part) and status."""
+
+    q = django_filters.CharFilter(
+        label="Email",
+        method="search",
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "Email contains"}),
+    )
+    status = django_filters.ChoiceFilter(
+        choices=Delivery.Status.choices,
+        empty_label="Any",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # A run has at most a segment's worth of rows, found by (run, …) first.
+        value = value.strip()
+        return queryset.filter(email__icontains=value) if value else queryset

@@ -3,7 +3,7 @@ import json
 from django import forms
 from django.urls import reverse
 
-from automations.models import Automation
+from automations.models import Automation, SendPolicy
 from automations.scheduling import (
     FIELDS,
     MONTH_NAMES,
@@ -101,6 +101,9 @@ class LabelledChoiceField(forms.ModelChoiceField):
 class AutomationForm(forms.ModelForm):
     cron = CronField(label="Schedule (cron)")
 
+    def clean_send_policy(self) -> str:
+        return self.cleaned_data.get("send_policy") or SendPolicy.EVERY_RUN
+
     class Meta:
         model = Automation
         fields = [
@@ -109,6 +112,7 @@ class AutomationForm(forms.ModelForm):
             "customer_segment",
             "message_template",
             "cron",
+            "send_policy",
             "is_active",
         ]
         field_classes = {
@@ -121,12 +125,14 @@ class AutomationForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"class": "form-control", "rows": 2}),
             "customer_segment": forms.Select(attrs={"class": "form-select", "data-filterable": ""}),
             "message_template": forms.Select(attrs={"class": "form-select", "data-filterable": ""}),
+            "send_policy": forms.Select(attrs={"class": "form-select"}),
             "is_active": forms.CheckboxInput(attrs={"class": "form-check-input"}),
         }
         help_texts = {"is_active": "Inactive automations stay saved but are not in the crontab."}
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["send_policy"].required = False  # absent means the default: every run
         self.fields["customer_segment"].queryset = self.fields[
             "customer_segment"
         ].queryset.order_by("name")

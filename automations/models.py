@@ -42,6 +42,11 @@ class AutomationQuerySet(models.QuerySet):
             }
 
 
+class SendPolicy(models.TextChoices):
+    EVERY_RUN = "every_run", "Every run"
+    ONCE_PER_CUSTOMER = "once_per_customer", "Once per customer"
+
+
 class Automation(models.Model):
     """Send a message template to a customer segment on a cron schedule."""
 
@@ -55,6 +60,12 @@ class Automation(models.Model):
     )
     cron = models.TextField(help_text="Five-field cron expression, in the server's time zone.")
     is_active = models.BooleanField(default=True, db_default=True)
+    send_policy = models.TextField(
+        choices=SendPolicy.choices,
+        default=SendPolicy.EVERY_RUN,
+        db_default=SendPolicy.EVERY_RUN,
+        help_text="Once per customer: skip customers this automation ever sent to.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -92,3 +103,170 @@ class Automation(models.Model):
 
     def crontab_entry(self) -> Entry:
         return Entry(self.pk, self.cron, self.is_active, self.name)
+
+
+# -- Sending: runs and their outbox -------------------------------------------------------------
+
+
+class Run(models.Model):
+    """One execution of an automation: counts, outcome, and who ran it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"  # or died part-way: the next invocation resumes it
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    UNFINISHED = (Status.RUNNING,)
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="runs")
+    slot = models.DateTimeField(null=True, blank=True)  # None: --now, "Run now" or refused
+    status = models.TextField(choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    host = models.TextField(blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    # The template as it was when the run started: a resumed run must send the
+    # very same bodies under the same idempotency keys.
+    template_type = models.TextField(blank=True, default="")
+    subject = models.TextField(blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    outbox_ready = models.BooleanField(default=False)
+    members = models.PositiveIntegerField(default=0)
+    skipped_no_email = models.PositiveIntegerField(default=0)
+    skipped_invalid_email = models.PositiveIntegerField(default=0)
+    skipped_unsubscribed = models.PositiveIntegerField(default=0)
+    skipped_already_sent = models.PositiveIntegerField(default=0)
+    to_send = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "automation_runs"
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # Two hosts running the same crontab cannot both run one slot.
+            models.UniqueConstraint(
+                fields=["automation", "slot"], name="automation_runs_one_per_slot"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["automation", "-started_at", "-id"], name="automation_runs_history"
+            ),
+            models.Index(
+                fields=["automation"],
+                name="automation_runs_unfinished",
+                condition=models.Q(status="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} of {self.automation_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("automations:run_detail", args=[self.automation_id, self.pk])
+
+    @property
+    def skipped(self) -> int:
+        return (
+            self.skipped_no_email
+            + self.skipped_invalid_email
+            + self.skipped_unsubscribed
+            + self.skipped_already_sent
+        )
+
+    @property
+    def done_count(self) -> int:
+        return self.accepted + self.failed
+
+    @property
+    def duration(self):
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class Batch(models.Model):
+    """Up to 100 deliveries sent in one call, under one idempotency key for life."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held for an operator"  # the idempotency window is over
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    idempotency_key = models.TextField()
+    status = models.TextField(choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    first_sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "automation_batches"
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="automation_batches_number"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="automation_batches_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
+
+
+class Delivery(models.Model):
+    """One recipient of one run: the outbox row and, once sent, its outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    class SkipReason(models.TextChoices):
+        NO_EMAIL = "no_email", "No email"
+        INVALID_EMAIL = "invalid_email", "Invalid email"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        ALREADY_SENT = "already_sent", "Already sent once"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    email = models.TextField(blank=True, default="")  # the address used, as it was
+    status = models.TextField(choices=Status.choices, default=Status.PENDING)
+    skip_reason = models.TextField(choices=SkipReason.choices, blank=True, default="")
+    batch_number = models.PositiveIntegerField(null=True, blank=True)
+    resend_id = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "automation_deliveries"
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer"], name="automation_deliveries_once")
+        ]
+        indexes = [
+            models.Index(fields=["run", "batch_number"], name="automation_deliveries_batch"),
+            models.Index(fields=["run", "status", "id"], name="automation_deliveries_status"),
+            models.Index(fields=["customer", "-id"], name="automation_deliveries_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email or 'no email'} in run {self.run_id}"
+
+
+class Suppression(models.Model):
+    """Addresses never sent to (unsubscribed, complained). Filled by a later issue."""
+
+    email = models.TextField(unique=True)  # stored lower-case
+    reason = models.TextField(blank=True, default="")
+    created_date = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "email_suppressions"
+
+    def __str__(self) -> str:
+        return self.email

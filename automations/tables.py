@@ -72,5 +72,66 @@ class AutomationTable(tables.Table):
         return date_format(runs[0], RUN_FORMAT) if runs else "—"
 
     def render_last_run(self, record: Automation) -> str:
-        # Runs are recorded by the sending release (manage.py run_automation).
-        return "—"
+        latest = getattr(record, "latest_runs", None)
+        if not latest:
+            return "—"
+        run = latest[0]
+        when = date_format(timezone.localtime(run.started_at), RUN_FORMAT)
+        return format_html(
+            '<a href="{}">{}</a> · {}', run.get_absolute_url(), when, run.get_status_display()
+        )
+
+
+# -- Runs and their recipients ----------------------------------------------------------------
+
+
+class DeliveryTable(tables.Table):
+    """A run's recipients (the run page)."""
+
+    email = tables.Column(verbose_name="Email", order_by=("email", "id"))
+    customer = tables.Column(
+        linkify=("customers:detail", [tables.A("customer_id")]),
+        order_by=("customer_id",),
+        verbose_name="Customer",
+    )
+    status = tables.Column(order_by=("status", "id"))
+    skip_reason = tables.Column(verbose_name="Skipped because", orderable=False)
+    resend_id = tables.Column(verbose_name="Resend id", orderable=False)
+    attempts = tables.Column(orderable=False)
+    last_error = tables.Column(verbose_name="Error", orderable=False)
+
+    class Meta:
+        attrs = {"class": "table table-sm align-middle deliveries"}
+        order_by = ("id",)
+        empty_text = "No recipients match."
+
+    def render_customer(self, record) -> str:
+        return record.customer.lms_lead_id
+
+    def render_status(self, record) -> str:
+        classes = {"accepted": "success", "failed": "danger", "skipped": "secondary"}
+        colour = classes.get(record.status, "warning")
+        return format_html(
+            '<span class="badge text-bg-{}">{}</span>', colour, record.get_status_display()
+        )
+
+
+class CustomerMessageTable(tables.Table):
+    """Messages sent (or tried) to one customer (the customer page)."""
+
+    sent_at = tables.DateTimeColumn(verbose_name="Sent", format="j M Y, H:i", orderable=False)
+    automation = tables.Column(
+        accessor="run__automation__name", verbose_name="Automation", orderable=False
+    )
+    run = tables.Column(linkify=lambda record: record.run.get_absolute_url(), orderable=False)
+    email = tables.Column(orderable=False)
+    status = tables.Column(orderable=False)
+    resend_id = tables.Column(verbose_name="Resend id", orderable=False)
+    last_error = tables.Column(verbose_name="Error", orderable=False)
+
+    class Meta:
+        attrs = {"class": "table table-sm align-middle customer-messages"}
+        empty_text = "No messages sent to this customer yet."
+
+    def render_run(self, record) -> str:
+        return f"Run {record.run_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from automations import views
+from automations import run_views, views
 
 app_name = "automations"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.automation_detail, name="detail"),
     path("<int:pk>/edit/", views.automation_edit, name="edit"),
     path("cron-preview/", views.cron_preview, name="cron_preview"),
+    path("<int:pk>/run/", run_views.run_now, name="run_now"),
+    path("<int:pk>/runs/<int:run_pk>/", run_views.run_detail, name="run_detail"),
 ]

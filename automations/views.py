@@ -10,6 +10,7 @@ from automations import crontab_block
 from automations.filters import AutomationFilter
 from automations.forms import AutomationForm
 from automations.models import Automation
+from automations.run_views import history_context, latest_run_prefetch
 from automations.scheduling import (
     CronError,
     advanced_state,
@@ -27,7 +28,9 @@ MAX_EXPRESSION = 100  # as CronField
 
 
 def automation_list(request: HttpRequest) -> HttpResponse:
-    automations = Automation.objects.select_related("customer_segment", "message_template")
+    automations = Automation.objects.select_related(
+        "customer_segment", "message_template"
+    ).prefetch_related(latest_run_prefetch())
     filterset = AutomationFilter(request.GET, queryset=automations)
     empty = "No automations match this search." if filterset.is_searching else "No automations yet."
     table = AutomationTable(filterset.qs, empty_text=empty)
@@ -48,6 +51,7 @@ def automation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "time_zone": settings.TIME_ZONE,
         "crontab": crontab_status(automation),
         "refresh_command": REFRESH,
+        **history_context(request, automation),
     }
     return render(request, "automations/automation_detail.html", context)
 

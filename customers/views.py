@@ -4,6 +4,7 @@ from django_tables2 import RequestConfig
 
 from customers.filters import CustomerFilter
 from customers.models import Customer
+from customers.panels import PANELS
 from customers.tables import AttributeTable, CustomerEventTable, CustomerTable
 from marketing_os.pagination import PAGINATE
 
@@ -27,7 +28,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     attributes = AttributeTable(customer.attributes.all(), prefix="attributes-")
     events = CustomerEventTable(customer.funnel_events.all(), prefix="events-")
-    for table in (attributes, events):
+    panels = [(panel, panel.table(request, customer)) for panel in PANELS.values()]
+    for table in (attributes, events, *(table for _, table in panels)):
         RequestConfig(request, paginate=PAGINATE).configure(table)
-    context = {"customer": customer, "attributes": attributes, "events": events}
+    context = {"customer": customer, "attributes": attributes, "events": events, "panels": panels}
     return render(request, "customers/customer_detail.html", context)

@@ -47,6 +47,15 @@ class Email:
     html: str
     text: str
     headers: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # ASCII letters, digits, _ and -
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What Resend made of a permissive batch, by position in the batch."""
+
+    ids: dict[int, str]  # accepted: index → Resend id
+    errors: dict[int, str]  # refused by validation: index → Resend's reason
 
 
 def missing_settings() -> list[str]:
@@ -76,6 +85,24 @@ def send_batch(emails: Sequence[Email], *, idempotency_key: str) -> list[str]:
     return [item["id"] for item in response["data"]]
 
 
+def send_batch_permissive(emails: Sequence[Email], *, idempotency_key: str) -> BatchResult:
+    """Like `send_batch`, but an invalid email fails alone instead of failing the batch.
+
+    Resend's permissive batch validation answers the ids of the accepted emails
+    in order, and the refused ones as `errors` with their index.
+    """
+    if not 1 <= len(emails) <= BATCH_LIMIT:
+        raise ValueError(f"a batch holds 1 to {BATCH_LIMIT} emails, not {len(emails)}")
+    _configure()
+    params = [_params(email) for email in emails]
+    options = {"idempotency_key": idempotency_key, "batch_validation": "permissive"}
+    response = _call(resend.Batch.send, params, options)
+    errors = {int(e["index"]): str(e["message"]) for e in response.get("errors") or []}
+    accepted = [index for index in range(len(emails)) if index not in errors]
+    ids = [item["id"] for item in response["data"]]
+    return BatchResult(ids=dict(zip(accepted, ids, strict=True)), errors=errors)
+
+
 def _configure() -> None:
     missing = missing_settings()
     if missing:
@@ -95,6 +122,8 @@ def _params(email: Email) -> dict:
     }
     if email.headers:
         params["headers"] = email.headers
+    if email.tags:
+        params["tags"] = [{"name": name, "value": value} for name, value in email.tags.items()]
     return params
 
 

@@ -10,18 +10,32 @@ does). It implements what Marketing OS uses:
   new accepted; the same key with another body → 409;
 - validation (`from`, `to`, `subject` required) → 422.
 
+- `x-batch-validation: permissive` on a batch: valid emails are accepted,
+  invalid ones come back in `errors` as `{"index", "message"}`;
+- `rate_limit` (requests a second, a token bucket holding one second's worth):
+  a call over it is answered 429 with `Retry-After` (seconds until the next
+  token) and accepts nothing.
+
 Switches for failure tests: `respond_next(status, times=…, retry_after=…)`
 answers the next calls with an error (e.g. 429 with `Retry-After`, 500);
 `failure_rate` answers that share of calls with 500 (seeded, repeatable);
-`hang_seconds` delays every answer (to test timeouts).
+`hang_seconds` delays every answer (to test timeouts); `reject` names addresses
+answered as invalid. `accepted_by_recipient()`
+counts accepted emails per address, for exactly-once assertions.
+
+Runnable on its own for demos and benchmarks:
+`python -m tests.fake_resend --port 8025 [--rate 2] [--failure-rate 0.1]`.
 """
 
+import argparse
 import hashlib
 import json
 import random
+import re
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,6 +50,7 @@ class Call:
     headers: dict[str, str]
     body: object
     status: int
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 @dataclass
@@ -50,6 +65,10 @@ class FakeResend:
     api_key: str = "re_test_key"
     failure_rate: float = 0.0
     hang_seconds: float = 0.0
+    rate_limit: float = 0.0  # requests a second; 0 is no limit
+    port: int = 0
+    reject: set[str] = field(default_factory=set)  # addresses refused as invalid (422)
+    keep_calls: bool = True  # a long benchmark may turn off the per-call record
     emails: list[dict] = field(default_factory=list)  # every email accepted, with its "id"
     calls: list[Call] = field(default_factory=list)  # every request, in order
 
@@ -58,7 +77,10 @@ class FakeResend:
         self._forced: list[_Forced] = []
         self._idempotent: dict[str, tuple[str, int, object]] = {}
         self._random = random.Random(4)
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self._tokens: float | None = None  # full until the first call
+        self._refilled_at = 0.0
+        self.throttled = 0  # calls answered 429 by the rate limit
+        self._server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         self._server.daemon_threads = True
         self._server.block_on_close = False  # a hanging answer must not hold up the test
         self._thread = threading.Thread(
@@ -82,12 +104,28 @@ class FakeResend:
         """Answer the next `times` calls with `status` (after the auth check)."""
         self._forced.append(_Forced(status, times, retry_after))
 
+    def accepted_by_recipient(self) -> Counter:
+        """How many emails were accepted for each address."""
+        return Counter(address for email in self.emails for address in email["to"])
+
+    def stats(self) -> dict:
+        """`GET /_stats` (for benchmarks driving a standalone fake)."""
+        with self._lock:
+            counts = self.accepted_by_recipient()
+            return {
+                "emails": len(self.emails),
+                "recipients": len(counts),
+                "most_to_one_recipient": max(counts.values(), default=0),
+                "throttled": self.throttled,
+            }
+
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict, object]:
         """(status, extra headers, JSON body) for one request; records it."""
+        at = time.monotonic()
         with self._lock:
             status, extra, body = self._answer(path, headers, raw)
-            parsed = _json_or_none(raw)
-            self.calls.append(Call(path, headers, parsed, status))
+            if self.keep_calls:
+                self.calls.append(Call(path, headers, _json_or_none(raw), status, at))
         return status, extra, body
 
     def _answer(self, path, headers, raw):
@@ -98,17 +136,40 @@ class FakeResend:
             return 401, {}, _error(401, "missing_api_key", "Missing API key in the authorization")
         if auth != f"Bearer {self.api_key}":
             return 401, {}, _error(401, "invalid_api_key", "API key is invalid")
+        if self._over_rate():
+            self.throttled += 1
+            wait = (1 - self._tokens) / self.rate_limit  # until the next token
+            extra = {"Retry-After": f"{wait:.3f}"}
+            return 429, extra, _error(429, "rate_limit_exceeded", "Too many requests.")
         forced = self._forced_failure()
         if forced:
             return forced
         key = headers.get("idempotency-key")
-        digest = hashlib.sha256(path.encode() + raw).hexdigest()
+        permissive = headers.get("x-batch-validation") == "permissive"
+        digest = hashlib.sha256(path.encode() + raw + bytes(permissive)).hexdigest()
         if key and key in self._idempotent:
             return self._replay(key, digest)
-        status, body = self._accept(path, _json_or_none(raw))
+        status, body = self._accept(path, _json_or_none(raw), permissive=permissive)
         if key and status == 200:
             self._idempotent[key] = (digest, status, body)
         return status, {}, body
+
+    def _over_rate(self) -> bool:
+        """A token bucket holding one second's worth of requests."""
+        if not self.rate_limit:
+            return False
+        now = time.monotonic()
+        capacity = max(1.0, self.rate_limit)
+        if self._tokens is None:
+            self._tokens = capacity
+        else:
+            refill = (now - self._refilled_at) * self.rate_limit
+            self._tokens = min(capacity, self._tokens + refill)
+        self._refilled_at = now
+        if self._tokens < 1:
+            return True
+        self._tokens -= 1
+        return False
 
     def _forced_failure(self):
         if self._forced:
@@ -129,18 +190,28 @@ class FakeResend:
             return 409, {}, _error(409, "invalid_idempotent_request", "Key used with another body")
         return status, {}, body
 
-    def _accept(self, path: str, body: object) -> tuple[int, object]:
+    def _accept(self, path: str, body: object, *, permissive: bool) -> tuple[int, object]:
         items = body if path == "/emails/batch" else [body]
         if not isinstance(items, list) or not 1 <= len(items) <= BATCH_LIMIT:
             return 422, _error(422, "validation_error", "A batch holds 1 to 100 emails.")
-        for item in items:
-            problem = _invalid(item)
-            if problem:
-                return 422, _error(422, "validation_error", problem)
-        accepted = [dict(item, id=str(uuid.uuid4())) for item in items]
+        problems = {index: self._invalid(item) for index, item in enumerate(items)}
+        errors = [{"index": i, "message": problem} for i, problem in problems.items() if problem]
+        if errors and not (permissive and path == "/emails/batch"):
+            return 422, _error(422, "validation_error", errors[0]["message"])
+        accepted = [
+            dict(item, id=str(uuid.uuid4())) for i, item in enumerate(items) if not problems[i]
+        ]
         self.emails.extend(accepted)
         ids = [{"id": email["id"]} for email in accepted]
-        return 200, ({"data": ids} if path == "/emails/batch" else ids[0])
+        if path == "/emails":
+            return 200, ids[0]
+        return 200, ({"data": ids, "errors": errors} if permissive else {"data": ids})
+
+    def _invalid(self, item: object) -> str:
+        problem = _invalid(item)
+        if not problem and set(item["to"]) & self.reject:
+            return "Invalid `to` field. This address is refused."
+        return problem
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -154,7 +225,14 @@ def _invalid(item: object) -> str:
     for name in ("from", "to", "subject"):
         if not item.get(name):
             return f"The `{name}` field is missing."
+    recipients = item["to"] if isinstance(item["to"], list) else [item["to"]]
+    for address in recipients:
+        if not isinstance(address, str) or not _ADDRESS.fullmatch(address):
+            return "Invalid `to` field. The email address needs to be like `email@example.com`."
     return ""
+
+
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
 def _error(status: int, name: str, message: str) -> dict:
@@ -185,6 +263,15 @@ def _handler_for(fake: FakeResend) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
+        def do_GET(self) -> None:  # noqa: N802
+            found = self.path == "/_stats"
+            payload = json.dumps(fake.stats() if found else {}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass  # keep test output quiet
 
@@ -200,3 +287,28 @@ def fake_resend(monkeypatch, settings):
     settings.EMAIL_FROM = "Your Next Campus <hello@example.com>"
     yield server
     server.stop()
+
+
+def main() -> None:
+    """Serve until interrupted: `python -m tests.fake_resend --port 8025`."""
+    parser = argparse.ArgumentParser(description="A local stand-in for Resend's API.")
+    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--api-key", default="re_test_key")
+    parser.add_argument("--rate", type=float, default=0.0, help="requests a second (0: none)")
+    parser.add_argument("--failure-rate", type=float, default=0.0)
+    args = parser.parse_args()
+    server = FakeResend(
+        api_key=args.api_key, rate_limit=args.rate, failure_rate=args.failure_rate, port=args.port
+    )
+    server.keep_calls = False  # a long demo must not grow without bound
+    print(f"Fake Resend on {server.url} (RESEND_API_URL), key {server.api_key}", flush=True)
+    try:
+        server._server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.db import connection
+
+from customers.import_jobs import database_url
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "run-automation.sh"
@@ -21,26 +24,27 @@ def files():
     lock.unlink(missing_ok=True)
 
 
-def run_like_cron(*args: str) -> subprocess.CompletedProcess:
+def run_like_cron(*args: str, database_url: str = "") -> subprocess.CompletedProcess:
     """The script with cron's environment: no PATH beyond /usr/bin:/bin, another cwd."""
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "SHELL": "/bin/sh", "LOGNAME": "cron"}
-    if os.environ.get("DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["DATABASE_URL"]  # in production it comes from .env
+    database_url = database_url or os.environ.get("DATABASE_URL", "")
+    if database_url:
+        env["DATABASE_URL"] = database_url  # in production it comes from .env
     return subprocess.run(
         [SCRIPT, *args], capture_output=True, text=True, env=env, cwd="/", timeout=120
     )
 
 
+@pytest.mark.django_db
 def test_it_runs_the_command_and_passes_on_its_exit_status(files):
     log, _ = files
 
-    done = run_like_cron(str(AUTOMATION_ID))
+    done = run_like_cron(str(AUTOMATION_ID), database_url=database_url(connection.settings_dict))
 
-    # run_automation arrives with the sending issue; until then Django says so.
-    assert done.returncode != 0
+    assert done.returncode == 1
     text = log.read_text()
     assert f"automation {AUTOMATION_ID}: start" in text
-    assert "Unknown command: 'run_automation'" in text
+    assert f"There is no automation with id {AUTOMATION_ID}." in text
     assert f"automation {AUTOMATION_ID}: exit {done.returncode}" in text
 
 

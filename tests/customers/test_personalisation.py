@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from customers.personalisation import customer_context, sample_context
+from customers.personalisation import customer_context, customer_data_many, sample_context
 from tests.factories import make_customer
 
 
@@ -48,3 +48,12 @@ def test_the_sample_customer_has_every_attribute_type_and_is_a_fresh_copy():
     assert attributes["course"] == "MBA in Business Analytics"
     kinds = {type(value) for value in attributes.values()}
     assert kinds == {str, float, bool, list}
+
+
+@pytest.mark.django_db
+def test_customer_data_many_gives_what_customer_context_gives_for_each_customer():
+    rich = make_customer(attributes={"course": ("string", "MBA"), "score": ("numeric", 82.5)})
+    bare = make_customer(email="")
+    many = customer_data_many([rich.pk, bare.pk])
+    for customer in (rich, bare):
+        assert many[customer.pk] == customer_context(customer, unsubscribe_url="u")["customer"]
