@@ -4,28 +4,17 @@ import re
 
 import pytest
 from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from automations.models import Run
 from tests.automations.sending_factories import make_recipients, make_sending_automation
+from tests.browser.conftest import log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def page(django_db_setup, live_server, django_user_model, monkeypatch, tmp_path, fake_resend):
-    # (The database before the live server: the server stops first at the end, so the
-    # test database can be dropped; CONN_MAX_AGE 0 closes the server threads' connections.)
-    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(browser_page, django_user_model, monkeypatch, tmp_path, fake_resend):
     crontab = tmp_path / "crontab"  # the automation page reads an empty crontab
     crontab.write_text('#!/bin/sh\necho "no crontab for test" >&2\nexit 1\n')
     crontab.chmod(0o755)
@@ -34,33 +23,9 @@ def page(django_db_setup, live_server, django_user_model, monkeypatch, tmp_path,
     monkeypatch.setenv("RESEND_API_KEY", fake_resend.api_key)
     monkeypatch.setenv("EMAIL_FROM", "Your Next Campus <hello@example.com>")
     monkeypatch.setenv("RESEND_REQUESTS_PER_SECOND", "1000")
-    django_user_model.objects.create_user(username="marketer", password="a-long-test-password")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(base_url=live_server.url)
-        page = context.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console",
-            lambda m: (
-                m.type == "error"
-                and not m.location.get("url", "").endswith("/favicon.ico")
-                and errors.append(m.text)
-            ),
-        )
-        page.goto("/login/")
-        page.get_by_label("Username").fill("marketer")
-        page.get_by_label("Password").fill("a-long-test-password")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state()
-        yield page
-        context.close()
-        browser.close()
-    connections.close_all()
-    assert errors == []  # no script errors, no CSP violations
+    log_in(browser_page, django_user_model)
+    yield browser_page
+    assert browser_page.problems == []  # no script errors, CSP refusals or failed requests
 
 
 def test_run_now_asks_then_sends_in_the_background_and_shows_the_outcome(page, fake_resend):
