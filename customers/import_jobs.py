@@ -8,20 +8,16 @@ import csv
 import logging
 import os
 import socket
-import subprocess
-import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.move import file_move_safe
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from customers.csv_import import (
@@ -32,6 +28,7 @@ from customers.csv_import import (
     stored_up_to,
 )
 from customers.models import ImportJob
+from marketing_os.background import spawn_command
 
 Status = ImportJob.Status
 logger = logging.getLogger(__name__)
@@ -64,21 +61,10 @@ def save_upload(upload: File) -> Path:
     return path
 
 
-def database_url(db: dict) -> str:
-    """A DATABASE_URL for the database Django is connected to (for child processes)."""
-    user, password = quote(db.get("USER") or "", safe=""), quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = quote(str(db.get("HOST") or ""), safe="")
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    options = {k: v for k, v in (db.get("OPTIONS") or {}).items() if isinstance(v, str | int)}
-    query = f"?{urlencode(options)}" if options else ""
-    return f"postgresql://{auth}{host}{port}/{quote(db['NAME'], safe='')}{query}"
-
-
 def start_background_import(job: ImportJob) -> None:
     """Run `manage.py import_csv --job` detached, on the very database we use."""
     try:
-        process = _spawn_worker(job)
+        process = spawn_command("import_csv", "--job", str(job.pk), log_name="imports.log")
     except OSError as error:
         logger.exception("Could not start import %s", job.pk)
         ImportJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
@@ -87,26 +73,7 @@ def start_background_import(job: ImportJob) -> None:
             message=f"The import process could not be started: {error}. Nothing was stored.",
         )
         return
-    # Reap the child when it exits: an unreaped (zombie) process would look alive.
-    threading.Thread(target=process.wait, daemon=True).start()
     ImportJob.objects.filter(pk=job.pk, pid=None).update(pid=process.pid, host=socket.gethostname())
-
-
-def _spawn_worker(job: ImportJob) -> subprocess.Popen:
-    env = os.environ | {"DATABASE_URL": database_url(connection.settings_dict)}
-    log_dir = Path(settings.BASE_DIR) / "var" / "log"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "import_csv"]
-    with (log_dir / "imports.log").open("ab") as log:
-        return subprocess.Popen(
-            [*command, "--job", str(job.pk)],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
 
 
 def process_alive(pid: int) -> bool:

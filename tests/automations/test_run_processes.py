@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from automations.models import Run
-from customers.import_jobs import database_url
+from marketing_os.background import database_url
 from tests.automations.sending_factories import make_recipients, make_sending_automation
 
 pytestmark = pytest.mark.django_db(transaction=True)

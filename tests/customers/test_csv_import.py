@@ -16,9 +16,10 @@ from customers.csv_import import (
     read_csv,
     run_import,
 )
-from customers.import_jobs import bad_lines_csv, database_url, mark_dead_jobs
+from customers.import_jobs import bad_lines_csv, mark_dead_jobs
 from customers.models import Customer, CustomerAttribute, ImportJob
 from funnel.models import FunnelEvent
+from marketing_os.background import database_url
 from tests.factories import make_customer
 
 Status = ImportJob.Status

@@ -12,10 +12,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from customers import import_jobs
 from customers.csv_import import create_job
-from customers.import_jobs import database_url, mark_dead_jobs, start_background_import
+from customers.import_jobs import mark_dead_jobs, start_background_import
 from customers.models import Customer, CustomerAttribute, ImportJob
+from marketing_os import background
+from marketing_os.background import database_url
 from tests.factories import make_customer
 
 Status = ImportJob.Status
@@ -99,7 +100,7 @@ def test_it_will_not_run_a_job_twice(tmp_path, now):
 @pytest.mark.django_db
 def test_a_worker_that_cannot_start_fails_the_job_instead_of_leaving_it_queued(monkeypatch):
     job = create_job(kind="customers", filename="big.csv", size=40, stored_path="/x.csv")
-    monkeypatch.setattr(import_jobs.sys, "executable", "/no/such/python")
+    monkeypatch.setattr(background.sys, "executable", "/no/such/python")
 
     start_background_import(job)
 
