@@ -440,6 +440,16 @@ def write_attributes(rows: list[dict], *, now: datetime) -> tuple[int, int]:
     return sum(inserted), len(inserted) - sum(inserted)
 
 
+def validate_referring_items(
+    items: Sequence[Any], cleaner: Callable[[Any], dict]
+) -> tuple[list[tuple[int, dict]], IngestResult]:
+    """Clean items that name a customer and resolve it; a result holding the errors."""
+    valid, errors = validate_items(items, cleaner)
+    if valid:
+        valid = resolve_customers(valid, errors)
+    return valid, IngestResult(errors=sorted(errors, key=lambda e: e.index))
+
+
 # -- the entry points ------------------------------------------------------------
 
 
@@ -481,11 +491,8 @@ def ingest_attributes(
     items: Sequence[Any], *, now: datetime, skip_invalid: bool = False
 ) -> IngestResult:
     """Upsert attributes by (customer, `field_name`); unknown customers are item errors."""
-    valid, errors = validate_items(items, clean_attribute_item)
-    if valid:
-        valid = resolve_customers(valid, errors)
-    result = IngestResult(errors=sorted(errors, key=lambda e: e.index))
-    if (errors and not skip_invalid) or not valid:
+    valid, result = validate_referring_items(items, clean_attribute_item)
+    if (result.errors and not skip_invalid) or not valid:
         return result
     with transaction.atomic():
         result.created, result.updated = write_attributes([item for _, item in valid], now=now)

@@ -18,8 +18,7 @@ from customers.ingest import (
     clean_customer_ref,
     clean_text,
     parse_timestamp,
-    resolve_customers,
-    validate_items,
+    validate_referring_items,
 )
 from funnel.models import FunnelEvent
 
@@ -56,11 +55,8 @@ def ingest_events(
     With `skip_invalid` (CSV) valid items are stored and bad ones reported;
     without it (API) any bad item means nothing is stored.
     """
-    valid, errors = validate_items(items, clean_event)
-    if valid:
-        valid = resolve_customers(valid, errors)
-    result = IngestResult(errors=sorted(errors, key=lambda e: e.index))
-    if (errors and not skip_invalid) or not valid:
+    valid, result = validate_referring_items(items, clean_event)
+    if (result.errors and not skip_invalid) or not valid:
         return result
     events = [event for _, event in valid]
     with transaction.atomic(), connection.cursor() as cursor:
