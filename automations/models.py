@@ -251,9 +251,7 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     # Delivery feedback from Resend's webhook (automations.webhooks).
-    feedback = models.TextField(
-        choices=Feedback.choices, blank=True, default="", db_default=""
-    )
+    feedback = models.TextField(choices=Feedback.choices, blank=True, default="", db_default="")
     feedback_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)  # first open
     clicked_at = models.DateTimeField(null=True, blank=True)  # first click

@@ -119,7 +119,10 @@ def test_a_template_without_the_link_gets_an_unsubscribe_footer(fake_resend):
 
 
 def test_an_unsubscribed_customer_is_skipped_by_the_next_run(client, fake_resend):
-    stays, leaves = make_customer(email="stays@example.com"), make_customer(email="leaves@example.com")
+    stays, leaves = (
+        make_customer(email="stays@example.com"),
+        make_customer(email="leaves@example.com"),
+    )
     automation = make_sending_automation([stays, leaves])
     client.post(path_of(leaves))
     run = run_automation(automation.pk, now=NOW).run
