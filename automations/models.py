@@ -292,7 +292,7 @@ class Suppression(models.Model):
         OTHER = "other", "Other"
 
     email = models.TextField(unique=True)  # stored lower-case
-    reason = models.TextField(blank=True, default="")  # a Source value
+    reason = models.TextField(choices=Source.choices, blank=True, default="")
     customer = models.ForeignKey(
         "customers.Customer",
         null=True,
@@ -365,3 +365,8 @@ class DeliveryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} for {self.resend_id or 'unknown email'}"
+
+    @property
+    def label(self) -> str:
+        """ "email.delivery_delayed" → "delivery delayed"."""
+        return self.type.removeprefix("email.").replace("_", " ")

@@ -4,16 +4,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from automations.forms import ResubscribeForm
 from automations.models import Suppression
+from automations.tables import SubscriptionChangeTable
 from automations.unsubscribe import (
     BadToken,
     is_unsubscribed,
     mask_email,
+    normalise,
     read_token,
     resubscribe,
     unsubscribe,
@@ -40,6 +43,21 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     source = Suppression.Source.ONE_CLICK if one_click else Suppression.Source.LINK
     unsubscribe(customer, source=source, now=timezone.now())
     return render(request, "automations/unsubscribe.html", context | {"done": True})
+
+
+def subscription_table(request: HttpRequest, customer: Customer) -> SubscriptionChangeTable:
+    """The customer page's "Email subscription" panel: every change, newest first."""
+    changes = customer.subscription_changes.select_related("changed_by").order_by(
+        "-changed_at", "-id"
+    )
+    return SubscriptionChangeTable(changes, prefix="subscription-")
+
+
+def subscription_status(request: HttpRequest, customer: Customer) -> str:
+    """Above that table: whether the address is suppressed, since when and why; the form."""
+    suppression = Suppression.objects.filter(email=normalise(customer.email)).first()
+    context = {"customer": customer, "suppression": suppression, "form": ResubscribeForm()}
+    return render_to_string("automations/subscription_status.html", context, request=request)
 
 
 @require_POST
