@@ -171,3 +171,10 @@ def test_a_complaint_suppresses_the_address(sent):
     post(event("email.complained", delivery.resend_id))
     assert Suppression.objects.get().reason == "complaint"
     assert Delivery.objects.get(pk=delivery.pk).feedback == "complained"
+
+
+def test_a_hard_bounce_of_an_email_sent_elsewhere_still_suppresses_its_address(sent):
+    response = post(event("email.bounced", "sent-by-another-tool", to=["Lost@Example.com"]))
+    assert response.json()["outcome"] == "unknown email"
+    suppression = Suppression.objects.get()
+    assert (suppression.email, suppression.customer) == ("lost@example.com", None)
