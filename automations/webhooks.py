@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -63,23 +64,30 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, now: datetime) 
         raise BadSignature("missing svix headers")
     try:
         sent = datetime.fromtimestamp(int(stamp), tz=UTC)
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (ValueError, OverflowError, binascii.Error):
-        raise BadSignature("bad timestamp or secret") from None
+    except (ValueError, OverflowError, OSError):
+        raise BadSignature("bad timestamp") from None
     if abs(now - sent) > TOLERANCE:
         raise BadSignature("timestamp outside the tolerance")
     signed = msg_id.encode() + b"." + stamp.encode() + b"." + body
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(hmac.new(_key(secret), signed, hashlib.sha256).digest())
     offered = [s.partition(",")[2] for s in signatures.split() if s.startswith("v1,")]
-    if not any(hmac.compare_digest(expected, candidate) for candidate in offered):
+    # Bytes, so a non-ASCII header cannot make compare_digest raise.
+    if not any(hmac.compare_digest(expected, c.encode("utf-8", "replace")) for c in offered):
         raise BadSignature("no matching signature")
+
+
+def _key(secret: str) -> bytes:
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        raise ImproperlyConfigured("RESEND_WEBHOOK_SECRET is not a whsec_ secret") from None
 
 
 def sign(secret: str, msg_id: str, stamp: int, body: bytes) -> str:
     """The `svix-signature` value Svix would send (for tests and local demos)."""
-    key = base64.b64decode(secret.removeprefix("whsec_"))
     signed = f"{msg_id}.{stamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
 
 
 @login_not_required
@@ -97,6 +105,9 @@ def resend_webhook(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
     try:
         verify(secret, headers, request.body, now=now)
+    except ImproperlyConfigured as error:
+        logger.error("Resend webhook: %s", error)
+        return JsonResponse({"error": "The webhook is not configured."}, status=503)
     except BadSignature as error:
         logger.warning("Resend webhook refused: %s", error)
         return JsonResponse({"error": "Invalid signature."}, status=401)

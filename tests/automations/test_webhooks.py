@@ -134,6 +134,14 @@ def test_without_a_secret_the_webhook_refuses_everything(sent, settings):
     assert not DeliveryEvent.objects.exists()
 
 
+def test_a_malformed_secret_is_a_503_not_a_500(sent, settings):
+    post(event("email.delivered", sent["one@example.com"].resend_id))
+    settings.RESEND_WEBHOOK_SECRET = "whsec_not base64!"
+    response = post(event("email.delivered", "x"), msg_id="msg_2")
+    assert response.status_code == 503
+    assert DeliveryEvent.objects.count() == 1
+
+
 def test_a_signed_body_that_is_not_an_event_gets_400(sent):
     assert post(["not", "an", "event"]).status_code == 400
 
