@@ -128,3 +128,15 @@ def test_an_unsubscribed_customer_is_skipped_by_the_next_run(client, fake_resend
     run = run_automation(automation.pk, now=NOW).run
     assert (run.accepted, run.skipped_unsubscribed) == (1, 1)
     assert fake_resend.accepted_by_recipient() == {"stays@example.com": 1}
+
+
+def test_the_dry_run_sample_shows_the_footer_a_send_would_add(settings):
+    settings.RESEND_API_KEY, settings.EMAIL_FROM = "re_test_key", "us@example.com"
+    customer = make_customer(email="a@example.com")
+    template = make_email_template(
+        message="<mjml><mj-body><mj-section><mj-column><mj-text>Hi</mj-text>"
+        "</mj-column></mj-section></mj-body></mjml>"
+    )
+    automation = make_sending_automation([customer], template=template)
+    outcome = run_automation(automation.pk, now=NOW, dry_run=True)
+    assert f"Unsubscribe: {unsubscribe_url(customer.pk)}" in outcome.sample.text

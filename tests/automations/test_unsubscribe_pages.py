@@ -103,3 +103,12 @@ def test_customers_can_be_filtered_by_unsubscribed(logged_in):
     no = logged_in.get(reverse("customers:list"), {"unsubscribed": "no"}).content.decode()
     assert "Gone@Example.com" in yes and "here@example.com" not in yes
     assert "here@example.com" in no and "Gone@Example.com" not in no
+
+
+def test_the_run_page_lists_only_the_bounced_recipients_when_asked(logged_in, run):
+    bounced, delivered = list(run.deliveries.order_by("id"))[:2]
+    feedback("email.bounced", bounced, 1)
+    feedback("email.delivered", delivered, 2)
+    url = reverse("automations:run_detail", args=[run.automation_id, run.pk])
+    html = logged_in.get(url, {"feedback": "bounced"}).content.decode()
+    assert bounced.email in html and delivered.email not in html
