@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,6 +28,7 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 
 @login_not_required
+@never_cache  # per-recipient state: no shared cache may keep it
 @csrf_exempt  # RFC 8058: a mail client's one-click POST has no cookie and no CSRF token
 @require_http_methods(["GET", "POST"])
 def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
