@@ -63,7 +63,7 @@ def _related(field: str) -> QuerySet:
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    """Search a run's recipients by email (prefix or part) and status."""
+    """Search a run's recipients by email (prefix or part), status and delivery feedback."""
 
     q = django_filters.CharFilter(
         label="Email",
@@ -73,6 +73,13 @@ class DeliveryFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(
         choices=Delivery.Status.choices,
+        empty_label="Any",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    # Resend's feedback; like the email search it scans only this run's rows.
+    feedback = django_filters.ChoiceFilter(
+        label="Delivery",
+        choices=Delivery.Feedback.choices,
         empty_label="Any",
         widget=forms.Select(attrs={"class": "form-select"}),
     )

@@ -139,3 +139,14 @@ class AutomationForm(forms.ModelForm):
         self.fields["message_template"].queryset = self.fields[
             "message_template"
         ].queryset.order_by("name")
+
+
+class ResubscribeForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": "e.g. asked by phone"}
+        ),
+        help_text="Recorded with your name and the time.",
+    )

@@ -229,6 +229,15 @@ class Delivery(models.Model):
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
         ALREADY_SENT = "already_sent", "Already sent once"
 
+    class Feedback(models.TextChoices):
+        # In the order a later event may overwrite an earlier one (see webhooks.RANK).
+        SENT = "sent", "Sent"
+        DELAYED = "delivery_delayed", "Delivery delayed"
+        DELIVERED = "delivered", "Delivered"
+        SOFT_BOUNCED = "soft_bounced", "Soft bounce"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
+
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="deliveries")
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="deliveries"
@@ -241,6 +250,11 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Delivery feedback from Resend's webhook (automations.webhooks).
+    feedback = models.TextField(choices=Feedback.choices, blank=True, default="", db_default="")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)  # first open
+    clicked_at = models.DateTimeField(null=True, blank=True)  # first click
 
     class Meta:
         db_table = "automation_deliveries"
@@ -252,6 +266,11 @@ class Delivery(models.Model):
             models.Index(fields=["run", "batch_number"], name="automation_deliveries_batch"),
             models.Index(fields=["run", "status", "id"], name="automation_deliveries_status"),
             models.Index(fields=["customer", "-id"], name="automation_deliveries_customer"),
+            models.Index(
+                fields=["resend_id"],
+                name="automation_deliveries_resend",
+                condition=~models.Q(resend_id=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -259,14 +278,95 @@ class Delivery(models.Model):
 
 
 class Suppression(models.Model):
-    """Addresses never sent to (unsubscribed, complained). Filled by a later issue."""
+    """Addresses never sent to: unsubscribed, hard-bounced or complained.
+
+    Keyed by the lower-cased address (what the sender compares); `customer` is
+    whom the address belonged to when it was suppressed, for the customer page.
+    """
+
+    class Source(models.TextChoices):
+        LINK = "link", "Unsubscribe link"
+        ONE_CLICK = "one_click", "One-click unsubscribe (mail client)"
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+        OTHER = "other", "Other"
 
     email = models.TextField(unique=True)  # stored lower-case
-    reason = models.TextField(blank=True, default="")
+    reason = models.TextField(choices=Source.choices, blank=True, default="")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="suppressions",
+    )
     created_date = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "email_suppressions"
+        indexes = [models.Index(fields=["customer"], name="email_suppressions_customer")]
 
     def __str__(self) -> str:
         return self.email
+
+
+class SubscriptionChange(models.Model):
+    """Every unsubscribe and re-subscribe: when, how, by whom and why (the customer page)."""
+
+    class Action(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        RESUBSCRIBED = "resubscribed", "Re-subscribed"
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="subscription_changes"
+    )
+    email = models.TextField()
+    action = models.TextField(choices=Action.choices)
+    source = models.TextField(choices=Suppression.Source.choices, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "subscription_changes"
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["customer", "-changed_at", "-id"], name="subscription_changes_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.action} at {self.changed_at}"
+
+
+class DeliveryEvent(models.Model):
+    """One Resend webhook call, as received (unique on its svix-id: replays change nothing)."""
+
+    svix_id = models.TextField(unique=True)
+    type = models.TextField()  # e.g. "email.delivered"
+    resend_id = models.TextField(blank=True, default="")
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    occurred_at = models.DateTimeField(null=True, blank=True)  # Resend's created_at
+    received_at = models.DateTimeField()
+    payload = models.JSONField()
+
+    class Meta:
+        db_table = "delivery_events"
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["delivery", "id"], name="delivery_events_delivery"),
+            models.Index(fields=["resend_id"], name="delivery_events_resend_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} for {self.resend_id or 'unknown email'}"
+
+    @property
+    def label(self) -> str:
+        """ "email.delivery_delayed" → "delivery delayed"."""
+        return self.type.removeprefix("email.").replace("_", " ")

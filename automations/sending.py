@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from automations import runs
 from automations.models import Automation, Batch, Run
+from automations.unsubscribe import list_unsubscribe_headers, unsubscribe_url, with_footer
 from customers.personalisation import customer_context, customer_data_many
 from segments.evaluation import SegmentError, segment_customers
 from templates_app import mailer
@@ -263,25 +263,24 @@ def _render(run: Run, deliveries: list[tuple[int, int, str]], compiled: Compiled
     emails, senders, failures = [], [], {}
     tags = {"automation": str(run.automation_id), "run": str(run.pk)}
     customers = customer_data_many([customer_id for _, customer_id, _ in deliveries])
+    needs_footer = "unsubscribe_url" not in compiled.variables
     for pk, customer_id, address in deliveries:
-        context = {
-            "customer": customers[customer_id],
-            "unsubscribe_url": unsubscribe_url(customer_id),
-        }
+        url = unsubscribe_url(customer_id)
         try:
-            message = render_compiled(compiled, context)
+            message = render_compiled(
+                compiled, {"customer": customers[customer_id], "unsubscribe_url": url}
+            )
         except RenderError as error:
             failures[pk] = f"The template could not be rendered: {error}"
             continue
-        emails.append(Email(address, message.subject, message.html, message.text, tags=tags))
+        if needs_footer:
+            message = with_footer(message, url)
+        headers = list_unsubscribe_headers(url)
+        emails.append(
+            Email(address, message.subject, message.html, message.text, headers=headers, tags=tags)
+        )
         senders.append(pk)
     return emails, senders, failures
-
-
-def unsubscribe_url(customer_id: int) -> str:
-    """A stable, signed link (the same on every resume, so bodies stay identical)."""
-    token = signing.Signer(salt="unsubscribe").sign(str(customer_id))
-    return f"{settings.SITE_URL}/unsubscribe/{token}/"
 
 
 RECORD_ACCEPTED = """
@@ -378,9 +377,10 @@ def _sample(automation: Automation, compiled: CompiledTemplate, *, now: datetime
     customer = members.exclude(email=None).exclude(email="").order_by("pk").first()
     if customer is None:
         return None
-    context = customer_context(customer, unsubscribe_url=unsubscribe_url(customer.pk))
+    url = unsubscribe_url(customer.pk)
     try:
-        return render_compiled(compiled, context)
+        message = render_compiled(compiled, customer_context(customer, unsubscribe_url=url))
+        return message if "unsubscribe_url" in compiled.variables else with_footer(message, url)
     except RenderError as error:
         message = f"The template does not render for customer {customer.pk}: {error}"
         raise runs.Refused(message) from None

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from automations.models import Automation
 
@@ -96,6 +96,7 @@ class DeliveryTable(tables.Table):
     )
     status = tables.Column(order_by=("status", "id"))
     skip_reason = tables.Column(verbose_name="Skipped because", orderable=False)
+    feedback = tables.Column(verbose_name="Delivery", orderable=False)
     resend_id = tables.Column(verbose_name="Resend id", orderable=False)
     attempts = tables.Column(orderable=False)
     last_error = tables.Column(verbose_name="Error", orderable=False)
@@ -107,6 +108,9 @@ class DeliveryTable(tables.Table):
 
     def render_customer(self, record) -> str:
         return record.customer.lms_lead_id
+
+    def render_feedback(self, record) -> str:
+        return feedback_badge(record)
 
     def render_status(self, record) -> str:
         classes = {"accepted": "success", "failed": "danger", "skipped": "secondary"}
@@ -126,6 +130,8 @@ class CustomerMessageTable(tables.Table):
     run = tables.Column(linkify=lambda record: record.run.get_absolute_url(), orderable=False)
     email = tables.Column(orderable=False)
     status = tables.Column(orderable=False)
+    feedback = tables.Column(verbose_name="Delivery", orderable=False)
+    history = tables.Column(empty_values=(), verbose_name="Delivery history", orderable=False)
     resend_id = tables.Column(verbose_name="Resend id", orderable=False)
     last_error = tables.Column(verbose_name="Error", orderable=False)
 
@@ -135,3 +141,53 @@ class CustomerMessageTable(tables.Table):
 
     def render_run(self, record) -> str:
         return f"Run {record.run_id}"
+
+    def render_feedback(self, record) -> str:
+        return feedback_badge(record)
+
+    def render_history(self, record) -> str:
+        """Resend's events for this message, oldest first (prefetched: `events`)."""
+        events = sorted(record.events.all(), key=lambda event: event.id)
+        if not events:
+            return "—"
+        return format_html_join(
+            ", ",
+            '<span title="{}">{}</span>',
+            (
+                (date_format(timezone.localtime(e.received_at), "j M Y, H:i"), e.label)
+                for e in events
+            ),
+        )
+
+
+FEEDBACK_COLOURS = {
+    "delivered": "success",
+    "bounced": "danger",
+    "complained": "danger",
+    "soft_bounced": "warning",
+    "delivery_delayed": "warning",
+}
+
+
+def feedback_badge(record) -> str:
+    if not record.feedback:
+        return "—"
+    colour = FEEDBACK_COLOURS.get(record.feedback, "secondary")
+    return format_html(
+        '<span class="badge text-bg-{}">{}</span>', colour, record.get_feedback_display()
+    )
+
+
+class SubscriptionChangeTable(tables.Table):
+    """A customer's unsubscribes and re-subscribes (the customer page)."""
+
+    changed_at = tables.DateTimeColumn(verbose_name="When", format="j M Y, H:i", orderable=False)
+    action = tables.Column(verbose_name="What", orderable=False)
+    source = tables.Column(verbose_name="How", orderable=False)
+    email = tables.Column(orderable=False)
+    changed_by = tables.Column(verbose_name="By", orderable=False, default="—")
+    reason = tables.Column(orderable=False)
+
+    class Meta:
+        attrs = {"class": "table table-sm align-middle subscription-changes"}
+        empty_text = "Never unsubscribed."

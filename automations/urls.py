@@ -1,6 +1,6 @@
 from django.urls import path
 
-from automations import run_views, views
+from automations import run_views, unsubscribe_views, views
 
 app_name = "automations"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     path("cron-preview/", views.cron_preview, name="cron_preview"),
     path("<int:pk>/run/", run_views.run_now, name="run_now"),
     path("<int:pk>/runs/<int:run_pk>/", run_views.run_detail, name="run_detail"),
+    path(
+        "customers/<int:pk>/resubscribe/",
+        unsubscribe_views.customer_resubscribe,
+        name="customer_resubscribe",
+    ),
 ]

@@ -18,6 +18,8 @@ class CustomerPanel:
     key: str  # also the table's query-string prefix
     title: str
     table: Callable[[HttpRequest, object], object]  # (request, customer) -> Table
+    # Optional HTML shown above the table (a status line, a form): (request, customer) -> str
+    above: Callable[[HttpRequest, object], str] | None = None
 
 
 PANELS: dict[str, CustomerPanel] = {}

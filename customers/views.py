@@ -24,12 +24,19 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/customer_list.html", context)
 
 
+def panel_above(panel, request: HttpRequest, customer: Customer) -> str:
+    return panel.above(request, customer) if panel.above else ""
+
+
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     attributes = AttributeTable(customer.attributes.all(), prefix="attributes-")
     events = CustomerEventTable(customer.funnel_events.all(), prefix="events-")
-    panels = [(panel, panel.table(request, customer)) for panel in PANELS.values()]
-    for table in (attributes, events, *(table for _, table in panels)):
+    panels = [
+        (panel, panel.table(request, customer), panel_above(panel, request, customer))
+        for panel in PANELS.values()
+    ]
+    for table in (attributes, events, *(table for _, table, _ in panels)):
         RequestConfig(request, paginate=PAGINATE).configure(table)
     context = {"customer": customer, "attributes": attributes, "events": events, "panels": panels}
     return render(request, "customers/customer_detail.html", context)

@@ -179,6 +179,10 @@ RESEND_API_KEY = os.environ.get("RESEND_API_KEY", "")
 EMAIL_FROM = os.environ.get("EMAIL_FROM", "")
 RESEND_REQUESTS_PER_SECOND = env_number("RESEND_REQUESTS_PER_SECOND", 2, minimum=0.01)
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unsubscribe (docs/unsubscribe.md): an address for List-Unsubscribe's mailto (optional), and
+# the signing secret of the Resend webhook ("whsec_…"; the webhook answers 503 without it).
+UNSUBSCRIBE_MAILTO = os.environ.get("UNSUBSCRIBE_MAILTO", "")
+RESEND_WEBHOOK_SECRET = os.environ.get("RESEND_WEBHOOK_SECRET", "")
 API_MAX_ITEMS = int(env_number("API_MAX_ITEMS", 1000, minimum=1000))
 API_MAX_BODY_BYTES = int(env_number("API_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024))
 # CSV uploads at or below this size are imported within the request; larger

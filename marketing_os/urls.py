@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from automations import unsubscribe_views, webhooks
 from marketing_os import api
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("templates/", include("templates_app.urls")),
     path("automations/", include("automations.urls")),
+    path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe_page, name="unsubscribe"),
+    path("webhooks/resend", webhooks.resend_webhook, name="resend_webhook"),
     path("", include("customers.home_urls")),
 ]
 
