@@ -49,6 +49,9 @@ EMAIL_DOMAINS = {"gmail.com": 70, "yahoo.co.in": 10, "outlook.com": 8, "rediffma
                  "hotmail.com": 4, "icloud.com": 4}  # fmt: skip
 
 
+APPLICATION_STATUSES = ("submitted", "documents pending", "under review", "offer made")
+
+
 def pick(rng: random.Random, weighted: dict[str, int]) -> str:
     return rng.choices(list(weighted), weights=list(weighted.values()))[0]
 
@@ -109,6 +112,8 @@ def demo_attributes(rng: random.Random, *, arrived: datetime, now: datetime) -> 
     if rng.random() < 0.4:
         applied = arrived + (now - arrived) * rng.uniform(0.2, 1)
         values["application_date"] = ("date", applied.date().isoformat())
+        # The starter "application status nudge" template reads this one.
+        values["application_status"] = ("string", rng.choice(APPLICATION_STATUSES))
     return [
         {"field_name": name, "field_type": kind, "field_value": value}
         for name, (kind, value) in values.items()
