@@ -61,7 +61,7 @@ def log_request(request: HttpRequest, response: HttpResponse, *, duration_ms: fl
 
 
 class JsonFormatter(logging.Formatter):
-    """time, level, logger, message, any `extra` fields, and the traceback if any."""
+    """time, level, logger, message, plain `extra` fields, and the traceback if any."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -70,7 +70,13 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry |= {k: v for k, v in vars(record).items() if k not in STANDARD_ATTRIBUTES}
+        entry |= {
+            key: value
+            for key, value in vars(record).items()
+            # Plain values only: django.request attaches the whole request, whose repr
+            # carries the query string.
+            if key not in STANDARD_ATTRIBUTES and isinstance(value, str | int | float | bool)
+        }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return json.dumps(entry)

@@ -70,3 +70,14 @@ def test_the_formatter_writes_one_json_object_with_extra_fields_and_traceback():
     entry = json.loads(line)
     assert entry["message"] == "failed here" and entry["status"] == 500
     assert entry["level"] == "ERROR" and "ValueError: boom" in entry["exception"]
+
+
+def test_the_formatter_leaves_out_objects_such_as_the_request_with_its_query_string(rf):
+    record = logging.makeLogRecord({"name": "django.request", "msg": "Not Found: /x"})
+    record.request = rf.get("/x?email=someone@example.com")
+    record.status_code = 404
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry["status_code"] == 404 and "request" not in entry
+    assert "someone@example.com" not in json.dumps(entry)
