@@ -75,7 +75,7 @@ class JsonFormatter(logging.Formatter):
             for key, value in vars(record).items()
             # Plain values only: django.request attaches the whole request, whose repr
             # carries the query string.
-            if key not in STANDARD_ATTRIBUTES and isinstance(value, str | int | float | bool)
+            if key not in STANDARD_ATTRIBUTES and isinstance(value, str | int | float | bool | None)
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -76,8 +76,10 @@ def test_the_formatter_leaves_out_objects_such_as_the_request_with_its_query_str
     record = logging.makeLogRecord({"name": "django.request", "msg": "Not Found: /x"})
     record.request = rf.get("/x?email=someone@example.com")
     record.status_code = 404
+    record.user_id = None
 
     entry = json.loads(JsonFormatter().format(record))
 
-    assert entry["status_code"] == 404 and "request" not in entry
+    assert entry["status_code"] == 404 and entry["user_id"] is None
+    assert "request" not in entry
     assert "someone@example.com" not in json.dumps(entry)
