@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test demo lint bench-ingest
+.PHONY: run serve test demo lint bench-ingest
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ lint: $(VENV)/.installed-dev
 # Benchmarks are run by hand (see bench/README.md); this one needs import_csv.
 bench-ingest: $(VENV)/.installed
 	$(PY) -m bench.ingest $(BENCH_ARGS)
+
+# Production server (docs/operations.md): DEBUG off, collectstatic, migrate, gunicorn.
+serve: $(VENV)/.installed
+	PORT=$(PORT) $(PY) -m marketing_os.serve

@@ -106,14 +106,22 @@ def parse_timestamp(value: Any, name: str) -> datetime:
         raise Invalid(name, f"{text[:40]!r} is out of range") from None
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
+def _any_leaf(value: Any, test: Callable[[Any], bool]) -> bool:
+    """Whether `test` holds for any key or scalar inside nested lists and objects."""
     if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
+        return any(_any_leaf(item, test) for item in value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    return False
+        return any(test(k) or _any_leaf(v, test) for k, v in value.items())
+    return test(value)
+
+
+def _has_nul(value: Any) -> bool:
+    return _any_leaf(value, lambda leaf: isinstance(leaf, str) and "\x00" in leaf)
+
+
+def _has_non_finite(value: Any) -> bool:
+    # json.loads reads 1e400 as inf; PostgreSQL's jsonb cannot store it.
+    return _any_leaf(value, lambda leaf: isinstance(leaf, float) and not math.isfinite(leaf))
 
 
 def _clean_numeric(value: Any, name: str) -> int | float:
@@ -122,9 +130,7 @@ def _clean_numeric(value: Any, name: str) -> int | float:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Invalid(name, "must be a finite number")
-        return value
+        return _finite(value, name)
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())
@@ -134,8 +140,14 @@ def _clean_numeric(value: Any, name: str) -> int | float:
             raise Invalid(name, "must be a finite number")
         if number == number.to_integral_value() and abs(number) < 10**18:
             return int(number)
-        return float(number)
+        return _finite(float(number), name)  # "1e400" is a finite Decimal, an infinite float
     raise Invalid(name, "must be a number")
+
+
+def _finite(number: float, name: str) -> float:
+    if not math.isfinite(number):
+        raise Invalid(name, "must be a finite number (JSON has no infinity)")
+    return number
 
 
 def _clean_string(value: Any, name: str) -> str:
@@ -180,9 +192,8 @@ def _clean_array(value: Any, name: str) -> list:
         raise Invalid(name, "must be an array")
     if _has_nul(value):
         raise Invalid(name, "must not contain NUL characters")
-    for item in value:
-        if isinstance(item, float) and not math.isfinite(item):
-            raise Invalid(name, "must hold only finite numbers")
+    if _has_non_finite(value):
+        raise Invalid(name, "must hold only finite numbers")
     return value
 
 
@@ -270,7 +281,7 @@ def clean_customer_ref(item: dict) -> dict:
     if customer_id not in (None, ""):
         try:
             ref["customer_id"] = int(customer_id)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 reads as inf
             raise Invalid("customer_id", "must be a whole number") from None
         if isinstance(customer_id, bool) or not 0 < ref["customer_id"] < 2**63:
             raise Invalid("customer_id", "must be a positive whole number")

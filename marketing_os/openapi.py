@@ -34,7 +34,9 @@ ERROR_CODES = {
 
 def text(name: str, description: str, *, nullable: bool = True) -> dict:
     kinds = ["string", "null"] if nullable else "string"
-    return {"type": kinds, "maxLength": MAX_LENGTHS.get(name, 255), "description": description}
+    schema = {"type": kinds, "maxLength": MAX_LENGTHS.get(name, 255), "description": description}
+    # Required text is trimmed, so "" and "  " are refused (422): say so.
+    return schema if nullable else schema | {"minLength": 1, "pattern": r"\S"}
 
 
 CUSTOMER_REF = {

@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from automations import unsubscribe_views, webhooks
-from marketing_os import api
+from marketing_os import api, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include("marketing_os.api_urls")),
     re_path(r"^api/", api.not_found),
     path("imports/", include("customers.import_urls")),
