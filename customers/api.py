@@ -7,7 +7,7 @@ the rules are `customers.ingest`'s.
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from customers.ingest import ingest_attributes, ingest_customers
+from customers.ingest import Invalid, clean_text, ingest_attributes, ingest_customers
 from customers.models import Customer
 from marketing_os.api import ApiError, api_endpoint, authenticate, ingest_endpoint, item_errors
 
@@ -34,7 +34,12 @@ def attributes_upsert(request: HttpRequest, items: list) -> HttpResponse:
 def customer_detail(request: HttpRequest, lms_lead_id: str) -> HttpResponse:
     """One customer by `lms_lead_id`, with its attributes."""
     authenticate(request, now=timezone.now())
-    customer = Customer.objects.filter(lms_lead_id=lms_lead_id).first()
+    try:
+        lms_lead_id = clean_text(lms_lead_id, "lms_lead_id", required=True)
+    except Invalid:  # e.g. a NUL character, which PostgreSQL text cannot hold
+        customer = None
+    else:
+        customer = Customer.objects.filter(lms_lead_id=lms_lead_id).first()
     if customer is None:
         raise ApiError(404, "not_found", f"No customer has lms_lead_id {lms_lead_id!r}.")
     return JsonResponse(customer_as_json(customer))

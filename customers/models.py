@@ -88,11 +88,6 @@ def prefix_tsquery(words: list[str]) -> str:
     return " & ".join("'" + w + "':*" for w in words)
 
 
-def tsquery_for(q: str) -> str:
-    """Turn free text into a safe prefix tsquery: every word quoted, `:*` added."""
-    return prefix_tsquery(search_words(q))
-
-
 def value_matches(value: str) -> models.Q:
     """Match a typed-in value against jsonb values of any type, and array members."""
     candidates = [value]

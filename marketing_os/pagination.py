@@ -15,6 +15,8 @@ from django.utils.functional import cached_property
 
 ESTIMATE_ABOVE = 100_000
 CAP = 1_000
+MAX_PER_PAGE = 200
+MAX_ROWS = 2**62  # LIMIT is a bigint: a page number of 10**20 must not overflow it
 
 
 def estimated_rows(table: str) -> int:
@@ -36,6 +38,15 @@ class EstimatedCountPaginator(Paginator):
     is_capped = False  # there are more than `count` matches
     wanted_page = 1
 
+    def __init__(self, object_list: object, per_page: object, *args, **kwargs) -> None:
+        # `?per_page=` comes from the address: never below 1 (an error) or above
+        # MAX_PER_PAGE (a million rows at once), whichever table asks.
+        try:
+            per_page = min(max(int(per_page), 1), MAX_PER_PAGE)
+        except (TypeError, ValueError):
+            per_page = PAGINATE["per_page"]
+        super().__init__(object_list, per_page, *args, **kwargs)
+
     def validate_number(self, number: object) -> int:
         try:
             self.wanted_page = max(1, int(number))  # before `count` is first computed
@@ -54,7 +65,7 @@ class EstimatedCountPaginator(Paginator):
                 self.is_estimate = True
                 return estimate
             return objects.count()
-        cap = CAP + (self.wanted_page - 1) * self.per_page
+        cap = min(CAP + (self.wanted_page - 1) * self.per_page, MAX_ROWS)
         capped = objects.order_by()[: cap + 1].count()
         if capped > cap:
             self.is_capped = True

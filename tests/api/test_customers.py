@@ -167,6 +167,13 @@ def test_reading_an_unknown_customer_answers_json_404(api):
     assert response.json()["error"] == "not_found"
 
 
+def test_reading_a_customer_whose_id_holds_a_nul_character_answers_json_404(api):
+    response = api.get("customers/a%00b")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
 def test_reading_a_customer_needs_a_key(api):
     make_customer(lms_lead_id="L-1")
 

@@ -301,6 +301,21 @@ def test_a_page_past_the_count_cap_can_still_be_opened(logged_in, monkeypatch):
     assert len(table.page.object_list) == 2
 
 
+@pytest.mark.parametrize("per_page", ["-1", "0", "abc", "100000"])
+@pytest.mark.parametrize("path", ["/customers/", "/segments/", "/templates/", "/imports/"])
+def test_any_per_page_in_the_address_shows_a_page_of_at_most_200_rows(logged_in, path, per_page):
+    make_customers(3)
+    response = logged_in.get(path, {"per_page": per_page})
+    assert response.status_code == 200
+    assert 1 <= response.context["table"].paginator.per_page <= 200
+
+
+def test_an_absurdly_deep_page_of_a_filtered_list_still_answers(logged_in):
+    make_customers(2, first_name="Many")
+    response = logged_in.get("/customers/", {"q": "many", "page": "1" + "0" * 20})
+    assert response.status_code == 200
+
+
 def test_a_nul_character_is_a_form_error_not_a_failure(logged_in):
     make_customer()
     response = get_list(logged_in, q="a\x00b", value="\x00")
