@@ -27,7 +27,7 @@ from customers.csv_import import (
     run_import,
     stored_up_to,
 )
-from customers.models import ImportJob
+from customers.models import ImportJob, ImportRowError
 from marketing_os.background import spawn_command
 
 Status = ImportJob.Status
@@ -116,7 +116,7 @@ def bad_lines_csv(job: ImportJob) -> Iterator[str]:
     yield "\ufeff" + writer.writerow(["line", "reason", *map(escape_formula, job.header)])
     errors = job.row_errors.order_by("line", "id").values_list("line", "field", "message", "cells")
     for line, field, message, cells in errors.iterator(chunk_size=2_000):
-        reason = f"{field}: {message}" if field else message
+        reason = ImportRowError.format_reason(field, message)
         yield writer.writerow([line, escape_formula(reason), *map(escape_formula, cells or [])])
 
 

@@ -291,4 +291,9 @@ class ImportRowError(models.Model):
 
     @property
     def reason(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
+        return self.format_reason(self.field, self.message)
+
+    @staticmethod
+    def format_reason(field: str, message: str) -> str:
+        """ "field: message", or the message alone for a whole-line problem."""
+        return f"{field}: {message}" if field else message

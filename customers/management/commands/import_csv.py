@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from customers.csv_import import KINDS, claim_job, create_job, not_queued_reason, run_import
-from customers.models import ImportJob
+from customers.models import ImportJob, ImportRowError
 
 PROGRESS_EVERY_SECONDS = 3.0
 
@@ -68,9 +68,7 @@ class Command(BaseCommand):
 
     def report_chunk(self, job: ImportJob, bad_lines: list[tuple]) -> None:
         for line, field, message, _cells in bad_lines:
-            self.stdout.write(
-                f"line {line}: {field}: {message}" if field else f"line {line}: {message}"
-            )
+            self.stdout.write(f"line {line}: {ImportRowError.format_reason(field, message)}")
         if time.monotonic() - self.last_progress >= PROGRESS_EVERY_SECONDS:
             self.last_progress = time.monotonic()
             rate = job.rows_per_second
