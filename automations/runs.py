@@ -19,7 +19,7 @@
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -255,11 +255,7 @@ def classify_counts(automation: Automation, *, now: datetime) -> dict[str, int]:
     sql, params = classified_sql(automation, now=now)
     with connection.cursor() as cursor:
         cursor.execute(sql + COUNT_CLASSES, params)
-        rows = cursor.fetchall()
-    counts = {field: 0 for field in SKIP_COUNTS.values()}
-    counts.update({SKIP_COUNTS[reason]: n for reason, n in rows})
-    counts["members"] = sum(n for _, n in rows)
-    return counts
+        return counts_of(cursor.fetchall())
 
 
 def write_outbox(run: Run, *, now: datetime) -> None:
@@ -280,7 +276,12 @@ def write_outbox(run: Run, *, now: datetime) -> None:
 
 
 def _outbox_counts(run: Run) -> dict[str, int]:
-    rows = run.deliveries.values_list("skip_reason").annotate(n=Count("id")).order_by()
+    return counts_of(run.deliveries.values_list("skip_reason").annotate(n=Count("id")).order_by())
+
+
+def counts_of(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Run counters from (skip reason, number) rows; "" is the reason of those to send."""
+    rows = list(rows)
     counts = {field: 0 for field in SKIP_COUNTS.values()}
     counts.update({SKIP_COUNTS[reason]: n for reason, n in rows})
     counts["members"] = sum(n for _, n in rows)
