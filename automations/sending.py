@@ -242,7 +242,6 @@ def settle_batch(run: Run, ready: Prepared, *, clock, progress=None) -> None:
     else:
         _record_call(run, ready, clock=clock)
     if progress:
-        run.refresh_from_db(fields=["accepted", "failed"])
         progress(run)
 
 
@@ -312,6 +311,9 @@ def _record(run, batch, status, accepted, failures, attempts, now) -> None:
         Run.objects.filter(pk=run.pk).update(
             accepted=F("accepted") + len(accepted), failed=F("failed") + len(failures)
         )
+    # Kept in step in memory too (this process holds the run's lock), for progress lines.
+    run.accepted += len(accepted)
+    run.failed += len(failures)
 
 
 def finish_run(run: Run, *, now: datetime) -> "runs.Outcome":
