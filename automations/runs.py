@@ -118,18 +118,13 @@ def refusal(automation: Automation, *, force: bool) -> str:
         return f"Automation {automation.pk} is inactive (use --force to run it anyway)."
     if automation.message_template.type == "whatsapp":
         return "WhatsApp sending is not implemented yet."
-    missing = mailer.missing_settings()
-    if missing:
-        return f"Sending email needs {' and '.join(missing)} to be set."
-    return ""
+    return mailer.configuration_problem()
 
 
 def refuse_if_unconfigured(run: Run) -> None:
-    missing = mailer.missing_settings()
-    if missing:
-        raise Refused(
-            f"Run {run.pk} is unfinished, but sending email needs {' and '.join(missing)}."
-        )
+    problem = mailer.configuration_problem()
+    if problem:
+        raise Refused(f"Run {run.pk} is unfinished. {problem}")
 
 
 def start_run(

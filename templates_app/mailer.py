@@ -63,6 +63,12 @@ def missing_settings() -> list[str]:
     return [name for name in ("RESEND_API_KEY", "EMAIL_FROM") if not getattr(settings, name, "")]
 
 
+def configuration_problem() -> str:
+    """Why sending cannot start, in one sentence ("" when it can)."""
+    missing = missing_settings()
+    return f"Sending email needs {' and '.join(missing)} to be set." if missing else ""
+
+
 def send_email(email: Email, *, idempotency_key: str | None = None) -> str:
     """Send one email; return Resend's id for it."""
     _configure()
@@ -104,9 +110,9 @@ def send_batch_permissive(emails: Sequence[Email], *, idempotency_key: str) -> B
 
 
 def _configure() -> None:
-    missing = missing_settings()
-    if missing:
-        raise MailerNotConfigured(f"Sending email needs {' and '.join(missing)} to be set.")
+    problem = configuration_problem()
+    if problem:
+        raise MailerNotConfigured(problem)
     resend.api_key = settings.RESEND_API_KEY
     resend.api_url = os.environ.get("RESEND_API_URL") or DEFAULT_API_URL
     resend.default_http_client = resend.RequestsClient(timeout=TIMEOUT_SECONDS)
