@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from automations.forms import LabelledChoiceField
 from automations.models import Automation, AutomationQuerySet, Delivery
+from customers.filters import SearchFilterSet, text_input
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive")]
 
@@ -12,15 +13,8 @@ class LabelledChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = LabelledChoiceField
 
 
-class AutomationFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        label="Search",
-        method="search",
-        max_length=200,
-        widget=forms.TextInput(
-            attrs={"class": "form-control", "placeholder": "Name, segment or template"}
-        ),
-    )
+class AutomationFilter(SearchFilterSet):
+    q = text_input("Search", "Name, segment or template", method="search")
     customer_segment = LabelledChoiceFilter(
         label="Segment",
         empty_label="Any",
@@ -50,10 +44,6 @@ class AutomationFilter(django_filters.FilterSet):
 
     def active(self, queryset: AutomationQuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(is_active=value == "true")
-
-    @property
-    def is_searching(self) -> bool:
-        return any(self.form.cleaned_data.values()) if self.form.is_valid() else True
 
 
 def _related(field: str) -> QuerySet:
