@@ -83,11 +83,12 @@ def segment_customers(
 
 
 def members_lost(segment: CustomerSegment) -> bool:
-    """Whether a server restart has emptied the (unlogged) stored members since."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_postmaster_start_time()")
-        started = cursor.fetchone()[0]
-    return segment.last_evaluated_date is None or segment.last_evaluated_date < started
+    """Whether a crash has emptied the (unlogged) stored members: an evaluation that
+    counted members whose rows are gone. Asks the table, not a clock, so it holds
+    whatever `now` the caller passes."""
+    if segment.last_evaluated_date is None:
+        return True
+    return bool(segment.last_count) and not stored_member_ids(segment).exists()
 
 
 def stored_member_ids(segment: CustomerSegment) -> QuerySet:

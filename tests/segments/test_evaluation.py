@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -169,12 +169,18 @@ def test_sql_may_use_attributes_and_events_together(now):
     assert [c.pk for c in preview.customers] == [customer.pk]
 
 
-def test_members_stored_before_the_server_started_are_evaluated_again():
+def test_members_emptied_by_a_crash_are_evaluated_again(now):
     # The stored members live in an UNLOGGED table, which a crash empties.
-    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
-    segment = make_sql_segment("SELECT id FROM customers")
-    segment.definition_changed_date = long_ago
-    evaluate_segment(segment, now=long_ago)
     customer = make_customer()
-    later = long_ago + timedelta(minutes=1)
+    segment = make_sql_segment("SELECT id FROM customers")
+    evaluate_segment(segment, now=now)
+    SegmentMember.objects.all().delete()
+    later = now + timedelta(minutes=1)
     assert ids(segment_customers(segment, now=later, max_age=timedelta(days=1))) == [customer.pk]
+
+
+def test_an_evaluation_that_found_nobody_is_reused_while_fresh(now):
+    segment = make_sql_segment("SELECT id FROM customers")
+    evaluate_segment(segment, now=now)
+    make_customer()
+    assert ids(segment_customers(segment, now=now + timedelta(minutes=1))) == []
