@@ -16,6 +16,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.html import escape
 
+from audit.recording import Action, record
 from automations.models import SubscriptionChange, Suppression
 from customers.models import Customer
 from templates_app.rendering import RenderedMessage
@@ -120,12 +121,20 @@ def resubscribe(customer: Customer, *, user, reason: str, now: datetime) -> bool
     with transaction.atomic():
         deleted, _ = Suppression.objects.filter(email=email).delete()
         if deleted:
-            SubscriptionChange.objects.create(
+            change = SubscriptionChange.objects.create(
                 customer=customer,
                 email=email,
                 action=SubscriptionChange.Action.RESUBSCRIBED,
                 reason=reason,
                 changed_by=user,
                 changed_at=now,
+            )
+            # The address and the reason stay on the customer page (erasure scrubs them there).
+            record(
+                customer,
+                action=Action.RESUBSCRIBE,
+                now=now,
+                changes={"email subscription": ["unsubscribed", "subscribed"]},
+                details={"subscription_change": change.pk},
             )
     return bool(deleted)
