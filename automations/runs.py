@@ -211,7 +211,10 @@ CLASSIFIED = """
                 WHEN coalesce(btrim(email), '') = '' THEN 'no_email'
                 WHEN btrim(email) !~ %s THEN 'invalid_email'
                 WHEN EXISTS (SELECT 1 FROM email_suppressions s
-                             WHERE s.email = lower(btrim(members.email))) THEN 'unsubscribed'
+                             WHERE s.email IN (lower(btrim(members.email)),
+                                'sha256:' || encode(sha256(convert_to(
+                                    lower(btrim(members.email)), 'UTF8')), 'hex')))
+                    THEN 'unsubscribed'
                 WHEN %s AND EXISTS (
                     SELECT 1 FROM automation_deliveries d
                     JOIN automation_runs r ON r.id = d.run_id

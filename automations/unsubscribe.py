@@ -75,8 +75,7 @@ def mask_email(email: str) -> str:
 
 
 def is_unsubscribed(customer: Customer) -> bool:
-    email = normalise(customer.email)
-    return bool(email) and Suppression.objects.filter(email=email).exists()
+    return Suppression.objects.for_address(customer.email).exists()
 
 
 def normalise(email: str | None) -> str:
@@ -116,10 +115,14 @@ def unsubscribe(customer: Customer, *, source: str, now: datetime) -> bool:
 
 
 def resubscribe(customer: Customer, *, user, reason: str, now: datetime) -> bool:
-    """Lift the suppression of the customer's address, recording who, when and why."""
+    """Lift the suppression of the customer's address, recording who, when and why.
+
+    It lifts an erased person's (hashed) suppression of the same address too:
+    an admin decides this living customer may have email at it.
+    """
     email = normalise(customer.email)
     with transaction.atomic():
-        deleted, _ = Suppression.objects.filter(email=email).delete()
+        deleted, _ = Suppression.objects.for_address(email).delete()
         if deleted:
             change = SubscriptionChange.objects.create(
                 customer=customer,
