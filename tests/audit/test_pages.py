@@ -159,3 +159,27 @@ def test_the_audit_trail_pages_with_bounded_queries(logged_in, django_assert_max
 
 def test_an_unknown_entry_is_a_404(logged_in):
     assert logged_in.get(reverse("audit:entry", args=[424242])).status_code == 404
+
+
+def test_an_entry_page_lists_the_recorded_details(logged_in):
+    customer = make_customer()
+    details = {"summary": "personal data erased (attributes: 2)", "removed": {"attributes": 2}}
+    with acting_as(Actor(label="system: erase_customer (os user ops)")):
+        entry = record(customer, action=Action.ERASE, now=NOW, details=details)
+    page = logged_in.get(entry.get_absolute_url()).content.decode()
+    assert "system: erase_customer (os user ops) erased personal data Customer" in page
+    assert "personal data erased (attributes: 2)" in page and "<li>attributes: 2</li>" in page
+
+
+def test_the_admin_shows_entries_read_only(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("boss", "b@example.com", "a-long-pass")
+    client.force_login(admin)
+    segment = make_segment("Seen in the admin", description="")
+    edit_many(segment, 1)
+    listing = client.get(reverse("admin:audit_auditentry_changelist"))
+    assert listing.status_code == 200 and "Seen in the admin" in listing.content.decode()
+    entry = AuditEntry.objects.first()
+    assert client.get(reverse("admin:audit_auditentry_change", args=[entry.pk])).status_code == 200
+    delete = reverse("admin:audit_auditentry_delete", args=[entry.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert AuditEntry.objects.filter(pk=entry.pk).exists()
