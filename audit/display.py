@@ -31,9 +31,11 @@ class Change:
 
 
 def changes_of(entry: AuditEntry) -> list[Change]:
+    """The entry's changes, leaving out "nothing → nothing" (NULL became "", say)."""
     return [
         Change(field_label(entry.content_type_id, name), before, after)
         for name, before, after in entry.field_changes
+        if as_text(before) or as_text(after)
     ]
 
 
