@@ -13,13 +13,14 @@ from marketing_os.background import spawn_command
 logger = logging.getLogger(__name__)
 
 
-def start_background_run(automation: Automation) -> str:
-    """Start the run; return "" or why it could not start."""
+def start_background_run(automation: Automation, *, user) -> str:
+    """Start the run for `user` (who the audit trail names); return "" or why it could not."""
     try:
         spawn_command(
             "run_automation",
             str(automation.pk),
             "--now",
+            f"--requested-by={user.pk}",
             log_name=f"automation-{automation.pk}.log",
         )
     except OSError as error:

@@ -1,3 +1,4 @@
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -277,11 +278,32 @@ class Delivery(models.Model):
         return f"{self.email or 'no email'} in run {self.run_id}"
 
 
-class Suppression(models.Model):
-    """Addresses never sent to: unsubscribed, hard-bounced or complained.
+def erased_address_key(email: str) -> str:
+    """How an erased person's address stays suppressed: its SHA-256, never the address.
 
-    Keyed by the lower-cased address (what the sender compares); `customer` is
-    whom the address belonged to when it was suppressed, for the customer page.
+    The sender computes the same in SQL (`runs.CLASSIFIED`) for each recipient.
+    """
+    return ERASED_KEY_PREFIX + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+ERASED_KEY_PREFIX = "sha256:"
+
+
+class SuppressionQuerySet(models.QuerySet):
+    def for_address(self, email: str | None) -> "SuppressionQuerySet":
+        """The suppression of this address, kept plain or (after an erasure) as a hash."""
+        address = (email or "").strip().lower()
+        if not address:
+            return self.none()
+        return self.filter(email__in=[address, erased_address_key(address)])
+
+
+class Suppression(models.Model):
+    """Addresses never sent to: unsubscribed, hard-bounced, complained, or erased.
+
+    Keyed by the lower-cased address (what the sender compares), or for an
+    erased person by `erased_address_key` of it; `customer` is whom the
+    address belonged to when it was suppressed, for the customer page.
     """
 
     class Source(models.TextChoices):
@@ -289,6 +311,7 @@ class Suppression(models.Model):
         ONE_CLICK = "one_click", "One-click unsubscribe (mail client)"
         HARD_BOUNCE = "hard_bounce", "Hard bounce"
         COMPLAINT = "complaint", "Spam complaint"
+        ERASURE = "erasure", "Personal data erased"
         OTHER = "other", "Other"
 
     email = models.TextField(unique=True)  # stored lower-case
@@ -302,12 +325,18 @@ class Suppression(models.Model):
     )
     created_date = models.DateTimeField(auto_now_add=True)
 
+    objects = SuppressionQuerySet.as_manager()
+
     class Meta:
         db_table = "email_suppressions"
         indexes = [models.Index(fields=["customer"], name="email_suppressions_customer")]
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def is_erased_address(self) -> bool:
+        return self.email.startswith(ERASED_KEY_PREFIX)
 
 
 class SubscriptionChange(models.Model):

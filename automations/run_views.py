@@ -65,7 +65,7 @@ def run_now(request: HttpRequest, pk: int) -> HttpResponse:
     if problem:
         messages.error(request, problem)
         return redirect(automation)
-    error = start_background_run(automation)
+    error = start_background_run(automation, user=request.user)
     if error:
         messages.error(request, error)
         return redirect(automation)

@@ -27,6 +27,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
+from audit.recording import Action, record
 from automations.models import Automation, Batch, Delivery, Run, SendPolicy
 from automations.scheduling import schedule_slot
 from segments.evaluation import SegmentError, segment_customers
@@ -81,6 +82,8 @@ def run_automation(
                 return outcome
         else:
             refuse_if_unconfigured(run)
+            details = {"summary": f"resumed run {run.pk}", "run": run.pk, "resumed": True}
+            record(automation, action=Action.RUN, now=now, details=details)
         return sending.send_run(run, progress=progress)
 
 
@@ -166,7 +169,7 @@ def _create_run(automation: Automation, *, slot: datetime | None, now: datetime)
     template = automation.message_template
     try:
         with transaction.atomic():
-            return Run.objects.create(
+            run = Run.objects.create(
                 automation=automation,
                 slot=slot,
                 started_at=now,
@@ -176,8 +179,17 @@ def _create_run(automation: Automation, *, slot: datetime | None, now: datetime)
                 subject=template.subject,
                 message=template.message,
             )
+            record(automation, action=Action.RUN, now=now, details=run_details(run))
+            return run
     except IntegrityError:  # another host took this slot first
         return None
+
+
+def run_details(run: Run) -> dict:
+    """The audit trail's note of a started run: which, and for which schedule slot."""
+    when = f"the {run.slot:%Y-%m-%d %H:%M %Z} slot" if run.slot else "unscheduled"
+    slot = run.slot.isoformat() if run.slot else None
+    return {"summary": f"run {run.pk}, {when}", "run": run.pk, "slot": slot}
 
 
 def _slot_taken(automation: Automation, slot: datetime) -> Outcome:
@@ -199,7 +211,10 @@ CLASSIFIED = """
                 WHEN coalesce(btrim(email), '') = '' THEN 'no_email'
                 WHEN btrim(email) !~ %s THEN 'invalid_email'
                 WHEN EXISTS (SELECT 1 FROM email_suppressions s
-                             WHERE s.email = lower(btrim(members.email))) THEN 'unsubscribed'
+                             WHERE s.email IN (lower(btrim(members.email)),
+                                'sha256:' || encode(sha256(convert_to(
+                                    lower(btrim(members.email)), 'UTF8')), 'hex')))
+                    THEN 'unsubscribed'
                 WHEN %s AND EXISTS (
                     SELECT 1 FROM automation_deliveries d
                     JOIN automation_runs r ON r.id = d.run_id

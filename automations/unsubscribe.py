@@ -16,6 +16,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.html import escape
 
+from audit.recording import Action, record
 from automations.models import SubscriptionChange, Suppression
 from customers.models import Customer
 from templates_app.rendering import RenderedMessage
@@ -74,8 +75,7 @@ def mask_email(email: str) -> str:
 
 
 def is_unsubscribed(customer: Customer) -> bool:
-    email = normalise(customer.email)
-    return bool(email) and Suppression.objects.filter(email=email).exists()
+    return Suppression.objects.for_address(customer.email).exists()
 
 
 def normalise(email: str | None) -> str:
@@ -115,17 +115,29 @@ def unsubscribe(customer: Customer, *, source: str, now: datetime) -> bool:
 
 
 def resubscribe(customer: Customer, *, user, reason: str, now: datetime) -> bool:
-    """Lift the suppression of the customer's address, recording who, when and why."""
+    """Lift the suppression of the customer's address, recording who, when and why.
+
+    It lifts an erased person's (hashed) suppression of the same address too:
+    an admin decides this living customer may have email at it.
+    """
     email = normalise(customer.email)
     with transaction.atomic():
-        deleted, _ = Suppression.objects.filter(email=email).delete()
+        deleted, _ = Suppression.objects.for_address(email).delete()
         if deleted:
-            SubscriptionChange.objects.create(
+            change = SubscriptionChange.objects.create(
                 customer=customer,
                 email=email,
                 action=SubscriptionChange.Action.RESUBSCRIBED,
                 reason=reason,
                 changed_by=user,
                 changed_at=now,
+            )
+            # The address and the reason stay on the customer page (erasure scrubs them there).
+            record(
+                customer,
+                action=Action.RESUBSCRIBE,
+                now=now,
+                changes={"email subscription": ["unsubscribed", "subscribed"]},
+                details={"subscription_change": change.pk},
             )
     return bool(deleted)

@@ -17,7 +17,6 @@ from automations.unsubscribe import (
     BadToken,
     is_unsubscribed,
     mask_email,
-    normalise,
     read_token,
     resubscribe,
     unsubscribe,
@@ -57,7 +56,7 @@ def subscription_table(request: HttpRequest, customer: Customer) -> Subscription
 
 def subscription_status(request: HttpRequest, customer: Customer) -> str:
     """Above that table: whether the address is suppressed, since when and why; the form."""
-    suppression = Suppression.objects.filter(email=normalise(customer.email)).first()
+    suppression = Suppression.objects.for_address(customer.email).first()
     context = {"customer": customer, "suppression": suppression, "form": ResubscribeForm()}
     return render_to_string("automations/subscription_status.html", context, request=request)
 

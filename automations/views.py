@@ -6,6 +6,7 @@ from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
+from audit.history import history_table
 from automations import crontab_block
 from automations.filters import AutomationFilter
 from automations.forms import AutomationForm
@@ -52,6 +53,7 @@ def automation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "crontab": crontab_status(automation),
         "refresh_command": REFRESH,
         **history_context(request, automation),
+        "history": history_table(request, automation),
     }
     return render(request, "automations/automation_detail.html", context)
 

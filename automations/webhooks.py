@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from automations.erasure import redacted
 from automations.models import Delivery, DeliveryEvent, Suppression
 from automations.unsubscribe import suppress
 
@@ -135,7 +136,8 @@ def record_event(event: dict, *, svix_id: str, now: datetime) -> str:
                 delivery=delivery,
                 occurred_at=_when(event.get("created_at")),
                 received_at=now,
-                payload=event,
+                # A late event about an erased person's email must not bring the address back.
+                payload=redacted(event) if delivery and delivery.customer.is_erased else event,
             )
             return _apply(event["type"], data, delivery, now=now)
     except IntegrityError:

@@ -45,8 +45,10 @@ from typing import Any, BinaryIO, NamedTuple
 
 from django.core.files import File
 from django.db import connection, reset_queries, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from audit.recording import Action, record
 from customers.ingest import IngestResult, ingest_attributes, ingest_customers
 from customers.models import ImportJob
 
@@ -348,15 +350,28 @@ register_kind(
 
 
 def create_job(
-    *, kind: str, filename: str, size: int, user: Any = None, stored_path: str = ""
+    *,
+    kind: str,
+    filename: str,
+    size: int,
+    user: Any = None,
+    stored_path: str = "",
+    now: datetime | None = None,
 ) -> ImportJob:
-    return ImportJob.objects.create(
-        kind=kind,
-        original_filename=Path(filename).name[:255],
-        size=size,
-        user=user if getattr(user, "is_authenticated", False) else None,
-        stored_path=stored_path,
-    )
+    """A queued job for an uploaded file, and its "uploaded a file" audit entry."""
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=kind,
+            original_filename=Path(filename).name[:255],
+            size=size,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            stored_path=stored_path,
+        )
+        label = KINDS[kind].label if kind in KINDS else kind
+        summary = f"{job.original_filename} ({label.lower()}, {filesizeformat(size)})"
+        details = {"summary": summary, "kind": kind, "file": job.original_filename, "size": size}
+        record(job, action=Action.UPLOAD, now=now or timezone.now(), details=details)
+    return job
 
 
 def claim_job(pk: int, *, now: datetime) -> ImportJob | None:

@@ -35,10 +35,12 @@ def on_or_before(queryset: QuerySet, name: str, value: date) -> QuerySet:
     return queryset.filter(**{f"{name}__lt": day_start(value + timedelta(days=1))})
 
 
-def date_input(label: str, method: Callable) -> django_filters.DateFilter:
-    """A day of `created_date`; `on_or_after` or `on_or_before` says which end."""
+def date_input(
+    label: str, method: Callable, *, field_name: str = "created_date"
+) -> django_filters.DateFilter:
+    """A day of `field_name`; `on_or_after` or `on_or_before` says which end."""
     return django_filters.DateFilter(
-        field_name="created_date",
+        field_name=field_name,
         label=label,
         method=method,
         widget=forms.DateInput(attrs=TEXT | {"type": "date"}, format="%Y-%m-%d"),
@@ -63,7 +65,8 @@ class DateRangeForm(forms.Form):
         data = super().clean()
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and start > end:
-            raise forms.ValidationError("“Created from” is after “Created to”.")
+            first, last = self.fields["created_from"].label, self.fields["created_to"].label
+            raise forms.ValidationError(f"“{first}” is after “{last}”.")
         return data
 
 

@@ -37,11 +37,16 @@ logger = logging.getLogger(__name__)
 def import_upload(upload: File, *, kind: str, user: Any, now: datetime) -> ImportJob:
     """Import an uploaded file: small ones now, big ones in a background process."""
     if upload.size <= settings.IMPORT_INLINE_MAX_BYTES:
-        job = create_job(kind=kind, filename=upload.name, size=upload.size, user=user)
+        job = create_job(kind=kind, filename=upload.name, size=upload.size, user=user, now=now)
         return run_import(claim_job(job.pk, now=now), file=upload, now=now)
     path = save_upload(upload)
     job = create_job(
-        kind=kind, filename=upload.name, size=upload.size, user=user, stored_path=str(path)
+        kind=kind,
+        filename=upload.name,
+        size=upload.size,
+        user=user,
+        stored_path=str(path),
+        now=now,
     )
     transaction.on_commit(lambda: start_background_import(job))
     return job

@@ -33,6 +33,9 @@ class CustomerQuerySet(models.QuerySet):
             queryset = queryset.filter(matches_words(short_words, indexed=False))
         return queryset
 
+    def not_erased(self) -> "CustomerQuerySet":
+        return self.filter(erased_at__isnull=True)
+
     def with_attribute(self, name: str, value: str = "") -> "CustomerQuerySet":
         """Customers having attribute `name` (equal to, or containing, `value`)."""
         attributes = CustomerAttribute.objects.filter(customer=models.OuterRef("pk"))
@@ -118,6 +121,8 @@ class Customer(models.Model):
     mobile = models.TextField(null=True, blank=True)
     created_date = models.DateTimeField(db_default=Now())
     updated_date = models.DateTimeField(db_default=Now())
+    # Set by `customers.erasure`: the row is an anonymous tombstone (lms_lead_id "erased-<id>").
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -132,11 +137,37 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.is_erased:
+            return ERASED_CUSTOMER
         return self.full_name or self.lms_lead_id
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+ERASED_CUSTOMER = "Erased customer"
+
+
+class ErasedLead(models.Model):
+    """An lms_lead_id that was erased, as a keyed hash, so a repeated request is recognised.
+
+    Deliberately not linked to the tombstone: with SECRET_KEY and a candidate
+    id one can tell that the id was erased and when, not which row was theirs.
+    """
+
+    lead_key = models.TextField(unique=True)
+    erased_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "erased_leads"
+
+    def __str__(self) -> str:
+        return f"erased lead ({self.erased_at:%Y-%m-%d})"
 
 
 class CustomerAttribute(models.Model):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 
-from customers.models import Customer
+from customers.models import ERASED_CUSTOMER, Customer
 
 MAX_PER_PAGE = 200
 DATE = "j M Y"
@@ -37,6 +37,8 @@ def when(value: datetime | None) -> str:
 
 def link_to_customer(customer: Customer) -> str:
     url = reverse("customers:detail", args=[customer.pk])
+    if customer.is_erased:
+        return format_html('<a href="{}" class="text-muted">{}</a>', url, ERASED_CUSTOMER)
     if customer.full_name:
         return format_html('<a href="{}">{}</a>', url, customer.full_name)
     return format_html('<a href="{}" class="text-muted">(no name)</a>', url)

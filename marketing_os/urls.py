@@ -18,6 +18,7 @@ urlpatterns = [
     path("segments/", include("segments.urls")),
     path("templates/", include("templates_app.urls")),
     path("automations/", include("automations.urls")),
+    path("audit/", include("audit.urls")),
     path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe_page, name="unsubscribe"),
     path("webhooks/resend", webhooks.resend_webhook, name="resend_webhook"),
     path("", include("customers.home_urls")),

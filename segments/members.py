@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 
+from audit.recording import Action, record
 from customers.csv_import import BadLine, CsvRefused, read_csv
 from segments.models import CustomerSegment, CustomerSegmentCustomer, MemberUpload
 
@@ -54,9 +55,20 @@ def upload_members(
             upload.uploaded_by = user if user and user.is_authenticated else None
             upload.created_date = now
             upload.save()
+            record(segment, action=Action.UPLOAD, now=now, details=upload_details(upload))
     except CsvRefused as refused:
         raise UploadRefused(str(refused)) from None
     return upload
+
+
+def upload_details(upload: MemberUpload) -> dict:
+    """What the audit trail keeps of an upload: its file and counts, never its lines."""
+    summary = (
+        f"{upload.file_name}: {upload.get_mode_display().lower()} by {upload.key_column}, "
+        f"{upload.lines:,} lines, {upload.added:,} added, {upload.unmatched_count:,} unmatched"
+    )
+    counts = {"lines": upload.lines, "added": upload.added, "unmatched": upload.unmatched_count}
+    return {"summary": summary, "file": upload.file_name, "mode": upload.mode} | counts
 
 
 def key_column(columns: Iterable[str]) -> str:

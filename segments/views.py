@@ -6,6 +6,7 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from audit.history import history_table
 from customers.filters import CustomerFilter
 from customers.tables import CustomerTable
 from marketing_os.pagination import PAGINATE, EstimatedCountPaginator
@@ -41,6 +42,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "handler": REGISTRY.get(segment.handler_function or ""),
         "uploads": segment.uploads.select_related("uploaded_by").order_by("-created_date")[:20],
         "list_size": segment_list_size(segment),
+        "history": history_table(request, segment),
     }
     return render(request, "segments/segment_detail.html", context)
 

@@ -44,8 +44,9 @@ def preview_unsubscribe_url() -> str:
 
 
 def choose_sample(key: str | None) -> Sample:
-    """The customer asked for (by id), else the newest customer, else the built-in sample."""
-    customers = Customer.objects.prefetch_related("attributes")
+    """The customer asked for (by id), else the newest, else the built-in sample (never an
+    erased customer)."""
+    customers = Customer.objects.not_erased().prefetch_related("attributes")
     customer = None
     if key and key.isdigit():
         customer = customers.filter(pk=int(key)).first()

@@ -6,6 +6,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from audit.history import history_table
 from marketing_os.pagination import PAGINATE
 from templates_app import mailer
 from templates_app.filters import MessageTemplateFilter
@@ -57,6 +58,7 @@ def template_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "found": find_customers(request.GET.get("customer_q", "")),
         "send_form": TestSendForm(initial={"customer": sample.key}),
         "missing_settings": mailer.missing_settings(),
+        "history": history_table(request, template),
     }
     return render(request, "templates_app/messagetemplate_detail.html", context)
 

@@ -89,7 +89,9 @@ def test_a_run_of_another_automation_is_not_found(logged_in, sent_run):
 
 def test_run_now_asks_first_then_starts_in_the_background(logged_in, monkeypatch):
     started = []
-    monkeypatch.setattr(run_views, "start_background_run", lambda a: started.append(a.pk) or "")
+    monkeypatch.setattr(
+        run_views, "start_background_run", lambda a, user: started.append(a.pk) or ""
+    )
     automation = make_sending_automation(make_recipients(1))
     url = reverse("automations:run_now", args=[automation.pk])
     assert "Yes, send now" in logged_in.get(url).content.decode()
@@ -103,7 +105,7 @@ def test_run_now_asks_first_then_starts_in_the_background(logged_in, monkeypatch
 
 def test_run_now_says_why_it_cannot_run_and_starts_nothing(logged_in, monkeypatch):
     started = []
-    monkeypatch.setattr(run_views, "start_background_run", lambda a: started.append(a) or "")
+    monkeypatch.setattr(run_views, "start_background_run", lambda a, user: started.append(a) or "")
     template = make_email_template(type="whatsapp", subject="", message="Hi")
     automation = make_sending_automation([], template=template)
     url = reverse("automations:run_now", args=[automation.pk])

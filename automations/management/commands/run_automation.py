@@ -1,8 +1,10 @@
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from audit.actors import Actor, acting_as, command_actor, user_actor
 from automations.models import Run
 from automations.runs import Refused, run_automation
 
@@ -17,18 +19,25 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="render, send nothing")
         parser.add_argument("--now", action="store_true", help="an unscheduled run")
         parser.add_argument("--force", action="store_true", help="run even if inactive")
+        parser.add_argument(
+            "--requested-by",
+            type=int,
+            metavar="USER_ID",
+            help="the user who pressed Run now (the audit trail names them, not the system)",
+        )
 
     def handle(self, *args, automation_id: int, dry_run: bool, now: bool, force: bool, **options):
         progress = Progress(self.stdout.write)
         try:
-            outcome = run_automation(
-                automation_id,
-                now=timezone.now(),
-                scheduled=not now,
-                dry_run=dry_run,
-                force=force,
-                progress=progress,
-            )
+            with acting_as(self.actor(options["requested_by"])):
+                outcome = run_automation(
+                    automation_id,
+                    now=timezone.now(),
+                    scheduled=not now,
+                    dry_run=dry_run,
+                    force=force,
+                    progress=progress,
+                )
         except Refused as refused:
             raise CommandError(str(refused), returncode=refused.exit_code) from None
         self.stdout.write(outcome.message)
@@ -37,6 +46,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Sample text:\n{outcome.sample.text}")
         if outcome.exit_code:
             raise CommandError(outcome.message, returncode=outcome.exit_code)
+
+    def actor(self, user_id: int | None) -> Actor:
+        user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+        return user_actor(user) if user else command_actor("run_automation")
 
 
 class Progress:

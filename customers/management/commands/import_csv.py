@@ -15,6 +15,7 @@ from typing import BinaryIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from audit.actors import acting_as, command_actor
 from customers.csv_import import KINDS, claim_job, create_job, not_queued_reason, run_import
 from customers.models import ImportJob, ImportRowError
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError("give either KIND FILE or --job ID, not both", returncode=2)
         now = timezone.now()
         source = nullcontext() if job else self.open_file(kind, file)
-        with source as binary:
+        with source as binary, acting_as(command_actor("import_csv")):
             import_job = self.queued_job(job, now=now) if job else self.new_job(kind, file, now=now)
             self.last_progress = time.monotonic()
             import_job = run_import(
@@ -57,7 +58,7 @@ class Command(BaseCommand):
 
     def new_job(self, kind: str, file: str, *, now: datetime) -> ImportJob:
         path = Path(file)
-        created = create_job(kind=kind, filename=path.name, size=path.stat().st_size)
+        created = create_job(kind=kind, filename=path.name, size=path.stat().st_size, now=now)
         return claim_job(created.pk, now=now)
 
     def queued_job(self, pk: int, *, now: datetime) -> ImportJob:
