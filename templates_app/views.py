@@ -6,6 +6,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
+from marketing_os import roles
+from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE
 from templates_app import mailer
 from templates_app.filters import MessageTemplateFilter
@@ -33,6 +35,8 @@ PREVIEW_CSP = {
     "frame-ancestors": "'self'",
     "sandbox": "",
 }
+# The editor's helpers (live preview, checks, sample customers) serve the new and edit pages.
+EDITOR = (roles.CHANGE_TEMPLATE, roles.ADD_TEMPLATE)
 
 
 def template_list(request: HttpRequest) -> HttpResponse:
@@ -77,6 +81,7 @@ NEW_MESSAGE = """<mjml>
 """
 
 
+@requires(roles.ADD_TEMPLATE)
 def template_create(request: HttpRequest) -> HttpResponse:
     form = MessageTemplateForm(request.POST or None, initial={"message": NEW_MESSAGE})
     if request.method == "POST" and form.is_valid():
@@ -86,6 +91,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, template=None)
 
 
+@requires(roles.CHANGE_TEMPLATE)
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)
     form = MessageTemplateForm(request.POST or None, instance=template)
@@ -117,6 +123,7 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(preview_document(template, choose_sample(request.GET.get("customer"))))
 
 
+@requires(*EDITOR)
 @require_POST
 @xframe_options_sameorigin
 @csp(PREVIEW_CSP)
@@ -126,6 +133,7 @@ def draft_preview(request: HttpRequest) -> HttpResponse:
     return HttpResponse(preview_document(draft, choose_sample(request.POST.get("customer"))))
 
 
+@requires(*EDITOR)
 @require_POST
 def draft_check(request: HttpRequest) -> JsonResponse:
     """What the editor shows beside the frame: subject, problems, variables used."""
@@ -143,6 +151,7 @@ def draft_check(request: HttpRequest) -> JsonResponse:
     )
 
 
+@requires(*EDITOR)
 @require_GET
 def sample_customers(request: HttpRequest) -> JsonResponse:
     found = find_customers(request.GET.get("q", ""))
@@ -151,6 +160,7 @@ def sample_customers(request: HttpRequest) -> JsonResponse:
     )
 
 
+@requires(roles.SEND_TEST_MESSAGE)
 @require_POST
 def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)
