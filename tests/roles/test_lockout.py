@@ -1,6 +1,10 @@
 """Login throttling (django-axes): N failures lock a username from one address for a while."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
@@ -15,6 +19,7 @@ from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 WRONG = "not-the-password"
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -152,3 +157,25 @@ def test_a_locked_out_address_can_still_use_the_api(client, asha):
     )
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("lots", "LOGIN_FAILURE_LIMIT must be a number, not 'lots'"),
+        ("2.5", "LOGIN_FAILURE_LIMIT must be a whole number, not '2.5'"),
+        ("0", "LOGIN_FAILURE_LIMIT must be at least 1, not '0'"),
+    ],
+)
+def test_a_bad_failure_limit_stops_start_up_with_one_clear_line(value, message):
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=os.environ | {"LOGIN_FAILURE_LIMIT": value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 1
+    assert message in done.stderr
