@@ -79,6 +79,7 @@ class Automation(models.Model):
         db_table = "automations"
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["is_active", "name"], name="automations_active_name")]
+        permissions = [("run_automation", "Can start a run now (the automation page's button)")]
 
     def __str__(self) -> str:
         return self.name
@@ -330,6 +331,7 @@ class Suppression(models.Model):
     class Meta:
         db_table = "email_suppressions"
         indexes = [models.Index(fields=["customer"], name="email_suppressions_customer")]
+        permissions = [("resubscribe_customer", "Can re-subscribe an unsubscribed customer")]
 
     def __str__(self) -> str:
         return self.email

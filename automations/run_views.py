@@ -15,6 +15,8 @@ from automations.filters import DeliveryFilter
 from automations.models import Automation, Delivery, Run
 from automations.runs import refusal
 from automations.tables import CustomerMessageTable, DeliveryTable
+from marketing_os import roles
+from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE
 
 REFRESH_SECONDS = 3
@@ -52,6 +54,7 @@ def feedback_counts(run: Run) -> dict[str, int]:
     )
 
 
+@requires(roles.RUN_AUTOMATION)
 @require_http_methods(["GET", "POST"])
 def run_now(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST starts `run_automation <id> --now` in the background."""

@@ -22,6 +22,8 @@ from automations.unsubscribe import (
     unsubscribe,
 )
 from customers.models import Customer
+from marketing_os import roles
+from marketing_os.access import requires
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
@@ -61,6 +63,7 @@ def subscription_status(request: HttpRequest, customer: Customer) -> str:
     return render_to_string("automations/subscription_status.html", context, request=request)
 
 
+@requires(roles.RESUBSCRIBE_CUSTOMER)
 @require_POST
 def customer_resubscribe(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)

@@ -21,6 +21,8 @@ from automations.scheduling import (
     validate_cron,
 )
 from automations.tables import AutomationTable, typed_link
+from marketing_os import roles
+from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE
 
 RUN_FORMAT = "D j M Y, H:i"  # e.g. "Wed 25 Nov 2026, 09:00"; the zone is named beside it
@@ -72,10 +74,12 @@ def crontab_status(automation: Automation) -> dict:
     }
 
 
+@requires(roles.ADD_AUTOMATION)
 def automation_new(request: HttpRequest) -> HttpResponse:
     return _edit(request, Automation(created_by=request.user), "New automation")
 
 
+@requires(roles.CHANGE_AUTOMATION)
 def automation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     automation = get_object_or_404(Automation, pk=pk)
     return _edit(request, automation, f"Edit {automation.name}")
@@ -93,6 +97,7 @@ def _edit(request: HttpRequest, automation: Automation, title: str) -> HttpRespo
     return render(request, "automations/automation_form.html", context)
 
 
+@requires(roles.CHANGE_AUTOMATION, roles.ADD_AUTOMATION)  # the form page's helper
 @require_GET
 def cron_preview(request: HttpRequest) -> JsonResponse:
     """What the builder shows while the marketer types: validity, words, next runs."""

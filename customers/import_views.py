@@ -11,6 +11,8 @@ from customers.import_filters import ImportJobFilter
 from customers.import_jobs import bad_lines_csv, import_upload, mark_dead_jobs
 from customers.import_tables import ImportJobTable, ImportRowErrorTable, status_badge
 from customers.models import ImportJob
+from marketing_os import roles
+from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE
 
 REFRESH_SECONDS = 2
@@ -26,6 +28,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/import_list.html", context)
 
 
+@requires(roles.IMPORT_CSV)
 def import_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)

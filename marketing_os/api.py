@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from marketing_os.access import denied_page
 from marketing_os.models import ApiKey, IdempotencyRecord
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _api_path(request):
         return error_response(403, "forbidden", "You may not do this.")
-    return defaults.permission_denied(request, exception)
+    return denied_page(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -96,3 +96,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.status_code}"
+
+
+class Access(models.Model):
+    """No table: the home of permissions that belong to no one model (`marketing_os/roles.py`).
+
+    `view_everything` is reading every page; the roles grant it, so a signed-in user without
+    it (no role) sees the 403 page everywhere.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_everything", "Can read every page")]
+
+    def __str__(self) -> str:
+        return "access"

@@ -4,6 +4,7 @@ The environment wins over `.env`. Bad values fail fast at start-up.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,13 @@ def env_number(name: str, default: float, *, minimum: float = 0) -> float:
     return number
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    number = env_number(name, default, minimum=minimum)
+    if not number.is_integer():
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {os.environ[name]!r}")
+    return int(number)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -65,6 +73,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "auditlog",
+    "axes",
     "marketing_os",
     "audit",
     "customers",
@@ -84,9 +93,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "audit.actors.AuditActorMiddleware",  # after auth: entries name the logged-in user
+    "marketing_os.access.RoleMiddleware",  # a signed-in user without a role: the 403 page
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "marketing_os.urls"
@@ -123,6 +134,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes; docs/roles.md): after LOGIN_FAILURE_LIMIT failed logins for
+# one username from one address, that pair is refused — right password or not — for
+# LOGIN_LOCKOUT_MINUTES after the last failure. Counted in the database (shared by every
+# gunicorn worker); a successful login clears the count; `manage.py axes_reset` unlocks all.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_number("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the page can say when it ends
+AXES_CLIENT_IP_CALLABLE = "marketing_os.lockout.client_ip"  # behind the proxy: X-Forwarded-For
+AXES_LOCKOUT_CALLABLE = "marketing_os.lockout.locked_out"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False  # no banner on every command; failures and lockouts are still logged
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -224,5 +253,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failed logins and lockouts, not every login
     },
 }

@@ -9,6 +9,8 @@ from django_tables2 import RequestConfig
 from audit.history import history_table
 from customers.filters import CustomerFilter
 from customers.tables import CustomerTable
+from marketing_os import roles
+from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE, EstimatedCountPaginator
 from segments.editing import save_segment
 from segments.evaluation import (
@@ -83,6 +85,7 @@ def counted_paginator(count: int | None) -> type[EstimatedCountPaginator]:
     return CountedPaginator
 
 
+@requires(roles.CHANGE_SEGMENT)
 @require_POST
 def segment_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(CustomerSegment, pk=pk)
@@ -97,10 +100,12 @@ def segment_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("segments:detail", pk=segment.pk)
 
 
+@requires(roles.ADD_SEGMENT)
 def segment_new(request: HttpRequest) -> HttpResponse:
     return segment_form_page(request, CustomerSegment(), "New segment")
 
 
+@requires(roles.CHANGE_SEGMENT)
 def segment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     segment = get_object_or_404(CustomerSegment, pk=pk)
     return segment_form_page(request, segment, f"Edit {segment.name}")

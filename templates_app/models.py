@@ -34,6 +34,7 @@ class MessageTemplate(models.Model):
     class Meta:
         db_table = "message_templates"
         ordering = ["name", "id"]
+        permissions = [("send_test_message", "Can send a test email of a template")]
         indexes = [
             models.Index(fields=["name", "id"], name="message_templates_name_idx"),
             models.Index(fields=["type", "name"], name="message_templates_type_idx"),

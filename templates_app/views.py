@@ -7,6 +7,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from audit.history import history_table
+from marketing_os import roles
+from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE
 from templates_app import mailer
 from templates_app.filters import MessageTemplateFilter
@@ -34,6 +36,8 @@ PREVIEW_CSP = {
     "frame-ancestors": "'self'",
     "sandbox": "",
 }
+# The editor's helpers (live preview, checks, sample customers) serve the new and edit pages.
+EDITOR = (roles.CHANGE_TEMPLATE, roles.ADD_TEMPLATE)
 
 
 def template_list(request: HttpRequest) -> HttpResponse:
@@ -79,6 +83,7 @@ NEW_MESSAGE = """<mjml>
 """
 
 
+@requires(roles.ADD_TEMPLATE)
 def template_create(request: HttpRequest) -> HttpResponse:
     form = MessageTemplateForm(request.POST or None, initial={"message": NEW_MESSAGE})
     if request.method == "POST" and form.is_valid():
@@ -88,6 +93,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
     return _form_page(request, form, template=None)
 
 
+@requires(roles.CHANGE_TEMPLATE)
 def template_edit(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)
     form = MessageTemplateForm(request.POST or None, instance=template)
@@ -119,6 +125,7 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(preview_document(template, choose_sample(request.GET.get("customer"))))
 
 
+@requires(*EDITOR)
 @require_POST
 @xframe_options_sameorigin
 @csp(PREVIEW_CSP)
@@ -128,6 +135,7 @@ def draft_preview(request: HttpRequest) -> HttpResponse:
     return HttpResponse(preview_document(draft, choose_sample(request.POST.get("customer"))))
 
 
+@requires(*EDITOR)
 @require_POST
 def draft_check(request: HttpRequest) -> JsonResponse:
     """What the editor shows beside the frame: subject, problems, variables used."""
@@ -145,6 +153,7 @@ def draft_check(request: HttpRequest) -> JsonResponse:
     )
 
 
+@requires(*EDITOR)
 @require_GET
 def sample_customers(request: HttpRequest) -> JsonResponse:
     found = find_customers(request.GET.get("q", ""))
@@ -153,6 +162,7 @@ def sample_customers(request: HttpRequest) -> JsonResponse:
     )
 
 
+@requires(roles.SEND_TEST_MESSAGE)
 @require_POST
 def template_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     template = get_object_or_404(MessageTemplate, pk=pk)

@@ -3,13 +3,17 @@
 from datetime import UTC, datetime
 from itertools import count
 
+from django.contrib.auth import get_user_model
+
 from customers.ingest import ingest_attributes, ingest_customers
 from customers.models import Customer
 from funnel.ingest import ingest_events
 from funnel.models import FunnelEvent
+from marketing_os.roles import Role, create_role_groups, set_role
 
 _serial = count(1)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+PASSWORD = "a-long-test-password"
 
 
 def make_customer(*, attributes: dict | None = None, now: datetime = NOW, **fields) -> Customer:
@@ -64,3 +68,13 @@ def make_event(
     result = ingest_events([item], now=now)
     assert not result.errors, result.errors
     return FunnelEvent.objects.get(pk=result.ids[0])
+
+
+def make_user(username: str, role: Role | None, **fields):
+    """A user with this role (None: no role). Creates the role groups when a transactional
+    test's flush has removed them (the migration that made them ran only once)."""
+    create_role_groups()
+    fields = {"email": f"{username}@example.com"} | fields
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
+    set_role(user, role)
+    return user

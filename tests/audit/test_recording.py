@@ -169,7 +169,7 @@ def test_a_run_for_a_slot_that_already_ran_records_nothing(fake_resend, settings
 
 
 def test_run_now_hands_the_person_to_the_background_command(
-    logged_in, user, monkeypatch, fake_resend
+    admin_client, admin_user, monkeypatch, fake_resend
 ):
     from marketing_os import background
 
@@ -186,8 +186,8 @@ def test_run_now_hands_the_person_to_the_background_command(
 
     monkeypatch.setattr(background.subprocess, "Popen", Started)
     automation = make_sending_automation(make_recipients(1))
-    logged_in.post(reverse("automations:run_now", args=[automation.pk]))
-    assert spawned and f"--requested-by={user.pk}" in spawned[0]
+    admin_client.post(reverse("automations:run_now", args=[automation.pk]))
+    assert spawned and f"--requested-by={admin_user.pk}" in spawned[0]
 
 
 def test_an_upload_on_the_imports_page_records_the_uploader_and_the_file(logged_in, user):
@@ -232,13 +232,13 @@ def test_a_member_upload_records_file_and_counts_but_not_its_lines(logged_in, us
     assert "L-404" not in str(upload.details)
 
 
-def test_re_subscribing_records_the_admin_but_not_the_address_or_name(logged_in, user):
+def test_re_subscribing_records_the_admin_but_not_the_address_or_name(admin_client, admin_user):
     customer = make_customer(first_name="Asha", email="asha@example.com")
     Suppression.objects.create(email="asha@example.com", reason="link", customer=customer)
     url = reverse("automations:customer_resubscribe", args=[customer.pk])
-    logged_in.post(url, {"reason": "Asked by phone"})
+    admin_client.post(url, {"reason": "Asked by phone"})
     [entry] = entries_of(customer)
-    assert (entry.action, entry.actor) == (Action.RESUBSCRIBE, user)
+    assert (entry.action, entry.actor) == (Action.RESUBSCRIBE, admin_user)
     assert entry.object_repr == f"Customer {customer.pk}"
     assert entry.changes == {"email subscription": ["unsubscribed", "subscribed"]}
     row = AuditEntry.objects.filter(pk=entry.pk).values_list("changes", "additional_data")

@@ -76,18 +76,18 @@ def test_the_customer_page_says_when_and_how_a_customer_unsubscribed(client, use
     assert re.search(r"<td[^>]*>Unsubscribed</td>\s*<td[^>]*>Unsubscribe link</td>", html)
 
 
-def test_re_subscribing_needs_a_reason_and_records_who_and_why(logged_in, user):
+def test_re_subscribing_needs_a_reason_and_records_who_and_why(admin_client, admin_user):
     customer = make_customer(email="asha@example.com")
     Suppression.objects.create(email="asha@example.com", reason="hard_bounce", customer=customer)
     url = reverse("automations:customer_resubscribe", args=[customer.pk])
-    logged_in.post(url, {"reason": "  "})
+    admin_client.post(url, {"reason": "  "})
     assert Suppression.objects.exists()
-    response = logged_in.post(url, {"reason": "Asked by phone; address fixed"}, follow=True)
+    response = admin_client.post(url, {"reason": "Asked by phone; address fixed"}, follow=True)
     assert not Suppression.objects.exists()
     change = SubscriptionChange.objects.get()
     assert (change.action, change.changed_by, change.reason) == (
         "resubscribed",
-        user,
+        admin_user,
         "Asked by phone; address fixed",
     )
     html = response.content.decode()

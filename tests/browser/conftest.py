@@ -9,6 +9,9 @@ import pytest
 from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from marketing_os.roles import MARKETER, Role
+from tests.factories import PASSWORD, make_user
+
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps calling out to a
 # network this machine does not have.
@@ -20,7 +23,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PASSWORD = "a-long-test-password"
 # Two shared cores: give debounced previews and live pages time to land.
 expect.set_options(timeout=15_000)
 
@@ -73,9 +75,9 @@ def browser_page(chromium: Browser, django_db_setup, live_server, monkeypatch) -
     connections.close_all()
 
 
-def log_in(page: Page, django_user_model, username: str = "marketer"):
-    """Create a user and log in through the real login form; return the user."""
-    user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+def log_in(page: Page, django_user_model, username: str = "marketer", role: Role | None = MARKETER):
+    """Create a user with `role` and log in through the real login form; return the user."""
+    user = make_user(username, role)
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)

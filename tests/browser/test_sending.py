@@ -7,6 +7,7 @@ from django.db import connections
 from playwright.sync_api import expect
 
 from automations.models import Run
+from marketing_os.roles import ADMIN
 from tests.automations.sending_factories import make_recipients, make_sending_automation
 from tests.browser.conftest import log_in
 
@@ -23,7 +24,7 @@ def page(browser_page, django_user_model, monkeypatch, tmp_path, fake_resend):
     monkeypatch.setenv("RESEND_API_KEY", fake_resend.api_key)
     monkeypatch.setenv("EMAIL_FROM", "Your Next Campus <hello@example.com>")
     monkeypatch.setenv("RESEND_REQUESTS_PER_SECOND", "1000")
-    log_in(browser_page, django_user_model)
+    log_in(browser_page, django_user_model, "admin", ADMIN)
     yield browser_page
     assert browser_page.problems == []  # no script errors, CSP refusals or failed requests
 

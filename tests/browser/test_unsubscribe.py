@@ -3,6 +3,7 @@ from playwright.sync_api import expect
 
 from automations.models import SubscriptionChange, Suppression
 from automations.unsubscribe import make_token
+from marketing_os.roles import ADMIN
 from tests.browser.conftest import log_in
 from tests.factories import make_customer
 
@@ -22,7 +23,7 @@ def test_a_recipient_unsubscribes_in_one_click_and_a_marketer_re_subscribes(
     expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
     assert Suppression.objects.get().email == "asha.rao@example.com"
 
-    log_in(page, django_user_model)
+    log_in(page, django_user_model, "admin", ADMIN)
     page.goto(f"/customers/{customer.pk}/")
     expect(page.locator(".subscription-status")).to_contain_text("suppressed since")
     page.get_by_label("Reason for re-subscribing").fill("Asked us by phone")
