@@ -87,6 +87,17 @@ class Automation(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("automations:detail", args=[self.pk])
 
+    def deletion_refusal(self) -> str:
+        """Why this automation may not be deleted ("" if it may): its runs and their
+        deliveries are the record of what each customer was sent."""
+        runs = self.runs.count()
+        if not runs:
+            return ""
+        return (
+            f"It has {runs:,} run{'s' if runs > 1 else ''}, the record of what each customer "
+            "was sent. Deactivate it instead: edit it and clear Active."
+        )
+
     @property
     def schedule_text(self) -> str:
         try:

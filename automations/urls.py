@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.automation_new, name="new"),
     path("<int:pk>/", views.automation_detail, name="detail"),
     path("<int:pk>/edit/", views.automation_edit, name="edit"),
+    path("<int:pk>/delete/", views.automation_delete, name="delete"),
     path("cron-preview/", views.cron_preview, name="cron_preview"),
     path("<int:pk>/run/", run_views.run_now, name="run_now"),
     path("<int:pk>/runs/<int:run_pk>/", run_views.run_detail, name="run_detail"),

@@ -2,8 +2,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
 from audit.history import history_table
@@ -23,6 +24,7 @@ from automations.scheduling import (
 from automations.tables import AutomationTable, typed_link
 from marketing_os import roles
 from marketing_os.access import requires
+from marketing_os.deleting import delete_page
 from marketing_os.pagination import PAGINATE
 
 RUN_FORMAT = "D j M Y, H:i"  # e.g. "Wed 25 Nov 2026, 09:00"; the zone is named beside it
@@ -119,4 +121,22 @@ def cron_preview(request: HttpRequest) -> JsonResponse:
             "builder": builder_state(expression),
             "advanced": advanced_state(expression),
         }
+    )
+
+
+@requires(roles.DELETE_AUTOMATION)
+@require_http_methods(["GET", "POST"])
+def automation_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    automation = get_object_or_404(Automation, pk=pk)
+    after = (
+        f"If it was active, run {REFRESH} to take it out of the crontab."
+        if automation.is_active
+        else ""
+    )
+    return delete_page(
+        request,
+        automation,
+        detail_url=automation.get_absolute_url(),
+        list_url=reverse("automations:list"),
+        after=after,
     )

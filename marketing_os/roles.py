@@ -20,11 +20,14 @@ from django.forms import ModelForm
 VIEW_EVERYTHING = "marketing_os.view_everything"
 ADD_SEGMENT = "segments.add_customersegment"
 CHANGE_SEGMENT = "segments.change_customersegment"
+DELETE_SEGMENT = "segments.delete_customersegment"
 ADD_TEMPLATE = "templates_app.add_messagetemplate"
 CHANGE_TEMPLATE = "templates_app.change_messagetemplate"
+DELETE_TEMPLATE = "templates_app.delete_messagetemplate"
 SEND_TEST_MESSAGE = "templates_app.send_test_message"
 ADD_AUTOMATION = "automations.add_automation"
 CHANGE_AUTOMATION = "automations.change_automation"
+DELETE_AUTOMATION = "automations.delete_automation"
 IMPORT_CSV = "customers.add_importjob"
 RUN_AUTOMATION = "automations.run_automation"
 RESUBSCRIBE_CUSTOMER = "automations.resubscribe_customer"
@@ -39,11 +42,14 @@ ACTIONS = {
     VIEW_EVERYTHING: "read the pages of Marketing OS",
     ADD_SEGMENT: "create segments",
     CHANGE_SEGMENT: "edit, preview, evaluate or upload members of segments",
+    DELETE_SEGMENT: "delete segments",
     ADD_TEMPLATE: "create templates",
     CHANGE_TEMPLATE: "edit templates",
+    DELETE_TEMPLATE: "delete templates",
     SEND_TEST_MESSAGE: "send test emails of templates",
     ADD_AUTOMATION: "create automations",
     CHANGE_AUTOMATION: "edit automations",
+    DELETE_AUTOMATION: "delete automations",
     IMPORT_CSV: "upload CSV files",
     RUN_AUTOMATION: "start an automation's run now",
     RESUBSCRIBE_CUSTOMER: "re-subscribe customers",
@@ -68,17 +74,20 @@ class Role:
 VIEWER = Role("viewer", "reads every page", (VIEW_EVERYTHING,))
 MARKETER = Role(
     "marketer",
-    "also creates and edits segments, templates and automations, uploads CSV files, "
+    "also creates, edits and deletes segments, templates and automations, uploads CSV files, "
     "sends test emails",
     VIEWER.permissions
     + (
         ADD_SEGMENT,
         CHANGE_SEGMENT,
+        DELETE_SEGMENT,
         ADD_TEMPLATE,
         CHANGE_TEMPLATE,
+        DELETE_TEMPLATE,
         SEND_TEST_MESSAGE,
         ADD_AUTOMATION,
         CHANGE_AUTOMATION,
+        DELETE_AUTOMATION,
         IMPORT_CSV,
     ),
 )

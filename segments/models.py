@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Now
 
 from customers.models import Customer
+from marketing_os.deleting import in_use_by_automations
 
 
 class CustomerSegment(models.Model):
@@ -52,6 +53,10 @@ class CustomerSegment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def deletion_refusal(self) -> str:
+        """Why this segment may not be deleted ("" if it may)."""
+        return in_use_by_automations(self, "send to this segment")
 
     def is_evaluation_fresh(self, *, now: datetime, max_age: timedelta) -> bool:
         """Whether the stored members still answer for the current definition."""

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.segment_new, name="new"),
     path("<int:pk>/", views.segment_detail, name="detail"),
     path("<int:pk>/edit/", views.segment_edit, name="edit"),
+    path("<int:pk>/delete/", views.segment_delete, name="delete"),
     path("<int:pk>/evaluate/", views.segment_evaluate, name="evaluate"),
     path("<int:pk>/customers/", views.segment_customer_list, name="customers"),
 ]

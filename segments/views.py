@@ -1,9 +1,10 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from audit.history import history_table
@@ -11,6 +12,7 @@ from customers.filters import CustomerFilter
 from customers.tables import CustomerTable
 from marketing_os import roles
 from marketing_os.access import requires
+from marketing_os.deleting import delete_page
 from marketing_os.pagination import PAGINATE, EstimatedCountPaginator
 from segments.editing import save_segment
 from segments.evaluation import (
@@ -166,3 +168,11 @@ def render_form(
     if context.get("preview_problem"):
         context["sql_excerpt"] = context["preview_problem"].excerpt(context["preview_sql"])
     return render(request, "segments/segment_form.html", context)
+
+
+@requires(roles.DELETE_SEGMENT)
+@require_http_methods(["GET", "POST"])
+def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = get_object_or_404(CustomerSegment, pk=pk)
+    detail_url = reverse("segments:detail", args=[segment.pk])
+    return delete_page(request, segment, detail_url=detail_url, list_url=reverse("segments:list"))

@@ -1,6 +1,8 @@
 from django.db import models
 from django.urls import reverse
 
+from marketing_os.deleting import in_use_by_automations
+
 
 class MessageTemplateQuerySet(models.QuerySet):
     def search(self, q: str) -> "MessageTemplateQuerySet":
@@ -56,6 +58,10 @@ class MessageTemplate(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("templates_app:detail", args=[self.pk])
+
+    def deletion_refusal(self) -> str:
+        """Why this template may not be deleted ("" if it may)."""
+        return in_use_by_automations(self, "send this template")
 
     @property
     def is_email(self) -> bool:

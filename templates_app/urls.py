@@ -11,6 +11,7 @@ urlpatterns = [
     path("sample-customers/", views.sample_customers, name="sample_customers"),
     path("<int:pk>/", views.template_detail, name="detail"),
     path("<int:pk>/edit/", views.template_edit, name="edit"),
+    path("<int:pk>/delete/", views.template_delete, name="delete"),
     path("<int:pk>/preview/", views.template_preview, name="preview"),
     path("<int:pk>/test-send/", views.template_test_send, name="test_send"),
 ]

@@ -2,13 +2,15 @@ from csp.decorators import csp
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
 from audit.history import history_table
 from marketing_os import roles
 from marketing_os.access import requires
+from marketing_os.deleting import delete_page
 from marketing_os.pagination import PAGINATE
 from templates_app import mailer
 from templates_app.filters import MessageTemplateFilter
@@ -199,3 +201,11 @@ def _draft(request: HttpRequest) -> MessageTemplate:
         subject=request.POST.get("subject", ""),
         message=request.POST.get("message", ""),
     )
+
+
+@requires(roles.DELETE_TEMPLATE)
+@require_http_methods(["GET", "POST"])
+def template_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(MessageTemplate, pk=pk)
+    list_url = reverse("templates_app:list")
+    return delete_page(request, template, detail_url=template.get_absolute_url(), list_url=list_url)
