@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run serve test demo lint bench-ingest
+.PHONY: run serve test demo lint bench-ingest screenshots
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Re-takes docs/screenshots/<role>/*.png (the README shows some) through the browser suite.
+screenshots: $(VENV)/.installed-dev
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/browser/test_every_page.py
 
 demo: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
