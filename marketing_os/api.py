@@ -25,7 +25,7 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from marketing_os.access import denied_page
-from marketing_os.models import ApiKey, IdempotencyRecord
+from marketing_os.models import ApiKey, IdempotencyRecord, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +40,18 @@ View = Callable[..., HttpResponse]
 class ApiError(Exception):
     """An answer other than success, raised from anywhere below a view."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers or {}
 
     def response(self) -> JsonResponse:
-        return error_response(self.status, self.code, self.message, **self.extra)
+        response = error_response(self.status, self.code, self.message, **self.extra)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -100,7 +106,7 @@ def ingest_endpoint(view: Callable[[HttpRequest, list], HttpResponse]) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
         now = timezone.now()
-        api_key = authenticate(request, now=now)
+        api_key = authenticate(request, now=now, scope=Scope.INGEST)
         items, canonical = parse_items(read_body(request))
         idempotency_key = read_idempotency_key(request)
         with transaction.atomic():
@@ -168,14 +174,25 @@ def bearer_token(request: HttpRequest) -> str | None:
     return token
 
 
-def authenticate(request: HttpRequest, *, now: datetime) -> ApiKey:
-    """The active key named by `Authorization: Bearer <key>`, or a 401."""
+def authenticate(request: HttpRequest, *, now: datetime, scope: str | None = None) -> ApiKey:
+    """The active key named by `Authorization: Bearer <key>` (401 if none), holding `scope`
+    (403 if not; None: any key will do). A refused request writes nothing."""
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "Send your API key as 'Authorization: Bearer <key>'.")
     key = ApiKey.objects.authenticate(token) if token.isprintable() else None
     if key is None:
         raise ApiError(401, "unauthorized", "The API key is wrong or has been revoked.")
+    if scope is not None and not key.allows(scope):
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"This API key lacks the '{scope}' scope, which {request.method} {request.path} "
+            f"needs (the key has: {key.scopes_display}). An admin can make a key with it.",
+            scope=str(scope),
+            headers={"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", '
+                     f'scope="{scope}"'},
+        )  # fmt: skip
     key.touch(now=now)
     return key
 

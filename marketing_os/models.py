@@ -1,11 +1,25 @@
 import hashlib
 import secrets
+from collections.abc import Iterable
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
 KEY_PREFIX = "mos_"
+
+
+class Scope(models.TextChoices):
+    """What a key may call: `ingest` the POST endpoints, `read` GET /customers/<id>."""
+
+    INGEST = "ingest", "ingest (POST customers, attributes, funnel events)"
+    READ = "read", "read (GET a customer)"
+
+
+def all_scopes() -> list[str]:
+    """A key's scopes unless told otherwise: both (keys made before scopes had both)."""
+    return list(Scope.values)
 
 
 def hash_key(raw_key: str) -> str:
@@ -41,12 +55,24 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(db_default=Now())
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = ArrayField(
+        models.CharField(max_length=16, choices=Scope.choices),
+        default=all_scopes,
+        help_text="ingest: the POST endpoints; read: GET a customer.",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         db_table = "api_keys"
         verbose_name = "API key"
+        constraints = [
+            # At least one scope, and only known ones: a key that may call nothing is a mistake.
+            models.CheckConstraint(
+                condition=models.Q(scopes__len__gt=0) & models.Q(scopes__contained_by=Scope.values),
+                name="api_keys_scopes_known",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -54,6 +80,13 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def scopes_display(self) -> str:
+        return ", ".join(scope for scope in Scope.values if scope in self.scopes)
 
     def revoke(self, *, now) -> bool:
         """Revoke this key; False if it already was."""
@@ -67,11 +100,23 @@ class ApiKey(models.Model):
         ApiKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
 
 
-def create_api_key(name: str) -> tuple[ApiKey, str]:
-    """Create a key; return it with the raw secret, which is never stored."""
-    raw = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(name=name, prefix=raw[:12], key_hash=hash_key(raw))
-    return key, raw
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_api_key(name: str, *, scopes: Iterable[str] | None = None) -> tuple[ApiKey, str]:
+    """Create a key (both scopes unless told); return it with the raw secret, never stored."""
+    key = ApiKey(name=name, scopes=sorted(set(scopes)) if scopes else all_scopes())
+    return key, save_new_key(key)
+
+
+def save_new_key(key: ApiKey) -> str:
+    """Give an unsaved key its secret and save it; return the raw secret, which is never
+    stored (only its hash and prefix are). The creation is recorded in the audit trail."""
+    raw = new_secret()
+    key.prefix, key.key_hash = raw[:12], hash_key(raw)
+    key.save()
+    return raw
 
 
 class IdempotencyRecord(models.Model):

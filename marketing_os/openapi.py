@@ -20,10 +20,12 @@ from marketing_os.api import (
     api_endpoint,
     require_key_or_login,
 )
+from marketing_os.models import Scope
 
 ERROR_CODES = {
     "400": ("BadRequest", "The body is not JSON, not an object or array, empty, or too deep."),
     "401": ("Unauthorized", "The API key is missing, wrong or revoked."),
+    "403": ("Forbidden", "The API key lacks the scope this operation needs (`scope` names it)."),
     "404": ("NotFound", "No such customer or endpoint."),
     "405": ("MethodNotAllowed", "Another HTTP method is expected; see the Allow header."),
     "409": ("Conflict", "The Idempotency-Key was used for a different request within 24 h."),
@@ -201,6 +203,11 @@ SCHEMAS: dict[str, dict] = {
             "message": {"type": "string", "description": "What went wrong, for people."},
             "max_items": {"type": "integer", "description": "With too_many_items."},
             "max_bytes": {"type": "integer", "description": "With payload_too_large."},
+            "scope": {
+                "type": "string",
+                "enum": Scope.values,
+                "description": "With insufficient_scope: the scope the key lacks.",
+            },
         },
     },
 }
@@ -278,7 +285,9 @@ def ingest_operation(
         "post": {
             "operationId": path.strip("/").replace("-", "_") + "_post",
             "summary": summary,
-            "description": description,
+            "description": description + " Needs a key with the `ingest` scope.",
+            # OpenAPI 3.1: for schemes other than OAuth the list names the roles needed.
+            "security": [{"bearerAuth": [Scope.INGEST.value]}],
             "parameters": [ref("parameters", "IdempotencyKey")],
             "requestBody": {
                 "required": True,
@@ -292,7 +301,7 @@ def ingest_operation(
                 },
                 "422": ref("responses", "ItemErrors"),
             }
-            | error_responses("400", "401", "405", "409", "413", "415"),
+            | error_responses("400", "401", "403", "405", "409", "413", "415"),
         }
     }
 
@@ -311,7 +320,9 @@ def paths() -> dict:
             "get": {
                 "operationId": "customer_get",
                 "summary": "Read one customer",
-                "description": "The customer with this `lms_lead_id`, with its attributes.",
+                "description": "The customer with this `lms_lead_id`, with its attributes. "
+                "Needs a key with the `read` scope.",
+                "security": [{"bearerAuth": [Scope.READ.value]}],
                 "parameters": [
                     {
                         "name": "lms_lead_id",
@@ -326,7 +337,7 @@ def paths() -> dict:
                         "content": json_content(ref("schemas", "Customer")),
                     }  # fmt: skip
                 }
-                | error_responses("401", "404", "405"),
+                | error_responses("401", "403", "404", "405"),
             }
         },
         "/api/v1/customer-attributes": ingest_operation(
@@ -377,8 +388,10 @@ DESCRIPTION = f"""\
 JSON API of Marketing OS: upstream systems push customers, their attributes and
 funnel events.
 
-* **Auth**: `Authorization: Bearer <key>`; keys are made with
-  `manage.py create_api_key <name>`.
+* **Auth**: `Authorization: Bearer <key>`; keys are made on the API keys page
+  (`/settings/api-keys/`, admins) or with `manage.py create_api_key <name>`.
+  A key has the scopes `ingest` (the POST endpoints) and/or `read` (reading a
+  customer); calling without the scope needed gets 403 `insufficient_scope`.
 * **Items**: every POST takes one object or a JSON array of at most
   {{max_items}} objects. A request is all-or-nothing: if any item is invalid the
   answer is 422 naming every bad item by `index` and `field`, and nothing is stored.

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from marketing_os.models import create_api_key
+from marketing_os.models import Scope, create_api_key
 
 
 class Command(BaseCommand):
@@ -8,13 +8,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="Who or what will use the key, e.g. 'LMS sync'.")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            choices=Scope.values,
+            dest="scopes",
+            help="What the key may do: ingest (the POST endpoints), read (GET a customer). "
+            "Repeat for both; default: both.",
+        )
 
-    def handle(self, *args: object, name: str, **options: object) -> None:
+    def handle(self, *args: object, name: str, scopes: list[str] | None, **options: object) -> None:
         if not name.strip():
             raise CommandError("Give the key a name.")
-        key, raw = create_api_key(name.strip())
+        key, raw = create_api_key(name.strip(), scopes=scopes)
         self.stdout.write(
-            f"Created API key {key.pk} {key.name!r} (prefix {key.prefix}). "
-            "Store it now: only its hash is kept, it cannot be shown again."
+            f"Created API key {key.pk} {key.name!r} (prefix {key.prefix}, scopes "
+            f"{key.scopes_display}). Store it now: only its hash is kept, it cannot be shown "
+            "again."
         )
         self.stdout.write(raw)
