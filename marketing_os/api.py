@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from marketing_os import rate_limit
 from marketing_os.access import denied_page
 from marketing_os.models import ApiKey, IdempotencyRecord, Scope
 
@@ -82,13 +83,14 @@ def api_endpoint(*methods: str) -> Callable[[View], View]:
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
             except ApiError as error:
-                return error.response()
+                response = error.response()
             except Exception:
                 # A bug, not bad input: validation is meant to catch every bad input.
                 logger.exception("API %s %s failed", request.method, request.path)
-                return error_response(500, "server_error", "Something went wrong on our side.")
+                response = error_response(500, "server_error", "Something went wrong on our side.")
+            return rate_limit.add_headers(request, response)
 
         return csrf_exempt(login_not_required(wrapper))
 
@@ -176,7 +178,12 @@ def bearer_token(request: HttpRequest) -> str | None:
 
 def authenticate(request: HttpRequest, *, now: datetime, scope: str | None = None) -> ApiKey:
     """The active key named by `Authorization: Bearer <key>` (401 if none), holding `scope`
-    (403 if not; None: any key will do). A refused request writes nothing."""
+    (403 if not; None: any key will do) and within its rate limit (429 if not).
+
+    A request refused here writes nothing. One that passes is counted against the key's
+    limit (`marketing_os.rate_limit`), whatever comes of it afterwards: a 400, a 422 and
+    the replay of an Idempotency-Key all count.
+    """
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "Send your API key as 'Authorization: Bearer <key>'.")
@@ -193,6 +200,17 @@ def authenticate(request: HttpRequest, *, now: datetime, scope: str | None = Non
             headers={"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", '
                      f'scope="{scope}"'},
         )  # fmt: skip
+    state = rate_limit.count_request(key, now=now)
+    if state is not None:
+        request.api_rate = state  # the X-RateLimit-* headers, whatever the answer
+        if state.exceeded:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"This API key may make {state.limit} requests a minute; try again in "
+                f"{state.reset_seconds} s.",
+                retry_after=state.reset_seconds,
+            )
     key.touch(now=now)
     return key
 

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
@@ -60,6 +61,13 @@ class ApiKey(models.Model):
         default=all_scopes,
         help_text="ingest: the POST endpoints; read: GET a customer.",
     )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="rate limit per minute",
+        help_text="Requests a minute. Empty: the default (API_RATE_LIMIT_PER_MINUTE); "
+        "0: unlimited.",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -88,6 +96,19 @@ class ApiKey(models.Model):
     def scopes_display(self) -> str:
         return ", ".join(scope for scope in Scope.values if scope in self.scopes)
 
+    @property
+    def rate_limit(self) -> int:
+        """Requests a minute this key may make; 0 is unlimited."""
+        if self.rate_limit_per_minute is None:
+            return settings.API_RATE_LIMIT_PER_MINUTE
+        return self.rate_limit_per_minute
+
+    @property
+    def rate_limit_display(self) -> str:
+        limit = self.rate_limit
+        text = f"{limit:,}/min" if limit else "unlimited"
+        return f"{text} (default)" if self.rate_limit_per_minute is None else text
+
     def revoke(self, *, now) -> bool:
         """Revoke this key; False if it already was."""
         return bool(ApiKey.objects.filter(pk=self.pk).revoke(now=now))
@@ -104,9 +125,16 @@ def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def create_api_key(name: str, *, scopes: Iterable[str] | None = None) -> tuple[ApiKey, str]:
-    """Create a key (both scopes unless told); return it with the raw secret, never stored."""
-    key = ApiKey(name=name, scopes=sorted(set(scopes)) if scopes else all_scopes())
+def create_api_key(
+    name: str, *, scopes: Iterable[str] | None = None, rate_limit_per_minute: int | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key (both scopes and the default rate limit unless told); return it with
+    the raw secret, which is never stored."""
+    key = ApiKey(
+        name=name,
+        scopes=sorted(set(scopes)) if scopes else all_scopes(),
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
     return key, save_new_key(key)
 
 
@@ -157,3 +185,20 @@ class Access(models.Model):
 
     def __str__(self) -> str:
         return "access"
+
+
+class ApiRateCounter(models.Model):
+    """Requests of one key in one minute (`marketing_os.rate_limit`). UNLOGGED (migration
+    0007): counters need no crash safety, and an unlogged write skips the WAL."""
+
+    pk = models.CompositePrimaryKey("api_key", "window_start")
+    # No index of its own: the primary key (api_key_id, window_start) leads with it.
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, db_index=False)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "api_rate_counters"
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} @ {self.window_start:%H:%M}: {self.count}"

@@ -31,7 +31,32 @@ ERROR_CODES = {
     "409": ("Conflict", "The Idempotency-Key was used for a different request within 24 h."),
     "413": ("PayloadTooLarge", "The body is over the byte limit or holds too many items."),
     "415": ("UnsupportedMediaType", "The Content-Type is not application/json (UTF-8)."),
+    "429": (
+        "TooManyRequests",
+        "The key's rate limit for this minute is used up; retry after `Retry-After` seconds. "
+        "Nothing was stored.",
+    ),
 }
+
+RATE_HEADERS = {
+    "X-RateLimit-Limit": "Requests a minute this key may make (absent: unlimited).",
+    "X-RateLimit-Remaining": "Requests left in this minute.",
+    "X-RateLimit-Reset": "Seconds until the minute ends and the count starts again.",
+}
+HEADERS = {
+    name.replace("-", ""): {"description": text, "schema": {"type": "integer", "minimum": 0}}
+    for name, text in RATE_HEADERS.items()
+} | {
+    "RetryAfter": {
+        "description": "Seconds to wait before retrying (1–60).",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def rate_headers(*, retry: bool = False) -> dict:
+    headers = {name: ref("headers", name.replace("-", "")) for name in RATE_HEADERS}
+    return headers | ({"Retry-After": ref("headers", "RetryAfter")} if retry else {})
 
 
 def text(name: str, description: str, *, nullable: bool = True) -> dict:
@@ -208,6 +233,10 @@ SCHEMAS: dict[str, dict] = {
                 "enum": Scope.values,
                 "description": "With insufficient_scope: the scope the key lacks.",
             },
+            "retry_after": {
+                "type": "integer",
+                "description": "With rate_limited: seconds to wait, as in Retry-After.",
+            },
         },
     },
 }
@@ -297,11 +326,12 @@ def ingest_operation(
                 status: {
                     "description": "Stored. A replay of an Idempotency-Key carries the header "
                     "`Idempotent-Replayed: true`.",
+                    "headers": rate_headers(),
                     "content": json_content(ref("schemas", answer), answer_example),
                 },
                 "422": ref("responses", "ItemErrors"),
             }
-            | error_responses("400", "401", "403", "405", "409", "413", "415"),
+            | error_responses("400", "401", "403", "405", "409", "413", "415", "429"),
         }
     }
 
@@ -334,10 +364,11 @@ def paths() -> dict:
                 "responses": {
                     "200": {
                         "description": "The customer.",
+                        "headers": rate_headers(),
                         "content": json_content(ref("schemas", "Customer")),
                     }  # fmt: skip
                 }
-                | error_responses("401", "403", "404", "405"),
+                | error_responses("401", "403", "404", "405", "429"),
             }
         },
         "/api/v1/customer-attributes": ingest_operation(
@@ -363,7 +394,7 @@ def paths() -> dict:
                 "description": "Needs an API key or a logged-in session.",
                 "security": [{"bearerAuth": []}, {"session": []}],
                 "responses": {"200": {"description": "OpenAPI 3.1.", "content": json_content({})}}
-                | error_responses("401", "405"),
+                | error_responses("401", "405", "429"),
             }
         },
         "/api/v1/docs": {
@@ -402,18 +433,25 @@ funnel events.
   body returns the first answer again (header `Idempotent-Replayed: true`) and
   stores nothing; with a different body it gets 409. Only successful answers are
   kept: after a 4xx the same key may be used again.
+* **Rate limits**: each key may make {{rate_limit}} requests a minute unless
+  it has a limit of its own (0: unlimited). Every answer to a key carries
+  `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
+  until the minute ends); over the limit the answer is 429 with `Retry-After`
+  (seconds) and nothing is stored. Replays of an Idempotency-Key count too.
 * **Errors** other than 422 are `{{{{"error": code, "message": text}}}}`.
 """
 
 
 @cache
-def _document(max_items: int, max_bytes: int) -> dict:
+def _document(max_items: int, max_bytes: int, rate_limit: int) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Marketing OS API",
             "version": "1.0.0",
-            "description": DESCRIPTION.format(max_items=max_items, max_bytes=max_bytes),
+            "description": DESCRIPTION.format(
+                max_items=max_items, max_bytes=max_bytes, rate_limit=rate_limit or "unlimited"
+            ),
         },
         "security": [{"bearerAuth": []}],
         "paths": paths(),
@@ -424,11 +462,19 @@ def _document(max_items: int, max_bytes: int) -> dict:
                 for name, description in ERROR_CODES.values()
             }
             | {
+                "TooManyRequests": {
+                    "description": ERROR_CODES["429"][1],
+                    "headers": rate_headers(retry=True),
+                    "content": json_content(ref("schemas", "Error")),
+                }
+            }
+            | {
                 "ItemErrors": {
                     "description": "Some items are invalid; nothing was stored.",
                     "content": json_content(ref("schemas", "ItemErrors"), ITEM_ERRORS_EXAMPLE),
                 }
             },
+            "headers": HEADERS,
             "parameters": {
                 "IdempotencyKey": {
                     "name": "Idempotency-Key",
@@ -452,7 +498,11 @@ def _document(max_items: int, max_bytes: int) -> dict:
 
 def openapi_document(*, server_url: str) -> dict:
     """The document, with `server_url` (e.g. https://mos.example.com) as its server."""
-    document = dict(_document(settings.API_MAX_ITEMS, settings.API_MAX_BODY_BYTES))
+    document = dict(
+        _document(
+            settings.API_MAX_ITEMS, settings.API_MAX_BODY_BYTES, settings.API_RATE_LIMIT_PER_MINUTE
+        )
+    )
     return document | {"servers": [{"url": server_url}]}
 
 
