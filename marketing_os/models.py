@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -37,8 +37,17 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.active().filter(key_hash=hash_key(raw_key)).first()
 
     def revoke(self, *, now) -> int:
-        """Revoke the keys not revoked yet; return how many were."""
-        return self.active().update(revoked_at=now)
+        """Revoke the keys not revoked yet, each recorded in the audit trail (by the current
+        actor: the request's user, or the command); return how many were."""
+        from audit.models import AuditEntry
+        from audit.recording import record
+
+        with transaction.atomic():
+            keys = list(self.active().select_for_update().order_by("pk"))
+            ApiKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=now)
+            for key in keys:
+                record(key, action=AuditEntry.Action.REVOKE, now=now)
+        return len(keys)
 
     def find(self, id_or_prefix: str) -> "ApiKey":
         """The one key with this id or prefix; raises DoesNotExist or MultipleObjectsReturned."""

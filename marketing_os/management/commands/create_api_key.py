@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.actors import acting_as, command_actor
 from marketing_os.models import Scope, create_api_key
 
 
@@ -36,7 +37,8 @@ class Command(BaseCommand):
             raise CommandError("Give the key a name.")
         if rate_limit is not None and rate_limit < 0:
             raise CommandError("--rate-limit must be 0 (unlimited) or more.")
-        key, raw = create_api_key(name.strip(), scopes=scopes, rate_limit_per_minute=rate_limit)
+        with acting_as(command_actor("create_api_key")):  # the audit trail's "who"
+            key, raw = create_api_key(name.strip(), scopes=scopes, rate_limit_per_minute=rate_limit)
         self.stdout.write(
             f"Created API key {key.pk} {key.name!r} (prefix {key.prefix}, scopes "
             f"{key.scopes_display}, rate limit {key.rate_limit_display}). Store it now: only "
