@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from marketing_os import rate_limit
 from marketing_os.access import denied_page
-from marketing_os.models import ApiKey, IdempotencyRecord, Scope
+from marketing_os.models import ApiKey, IdempotencyRecord
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def ingest_endpoint(view: Callable[[HttpRequest, list], HttpResponse]) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
         now = timezone.now()
-        api_key = authenticate(request, now=now, scope=Scope.INGEST)
+        api_key = authenticate(request, now=now, scope=ApiKey.Scope.INGEST)
         items, canonical = parse_items(read_body(request))
         idempotency_key = read_idempotency_key(request)
         with transaction.atomic():

@@ -3,13 +3,13 @@ by `save_new_key`, never typed)."""
 
 from django import forms
 
-from marketing_os.models import ApiKey, Scope, all_scopes
+from marketing_os.models import ApiKey, all_scopes
 from marketing_os.user_forms import style
 
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=Scope.choices,
+        choices=ApiKey.Scope.choices,
         widget=forms.CheckboxSelectMultiple,
         initial=all_scopes,
         error_messages={"required": "Choose at least one scope."},

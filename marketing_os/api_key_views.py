@@ -21,7 +21,7 @@ from marketing_os.pagination import PAGINATE
 
 
 @requires(roles.ADD_API_KEY, roles.CHANGE_API_KEY)
-def key_list(request: HttpRequest) -> HttpResponse:
+def api_key_list(request: HttpRequest) -> HttpResponse:
     filterset = ApiKeyFilter(request.GET, queryset=ApiKey.objects.all())
     table = ApiKeyTable(filterset.qs)
     RequestConfig(request, paginate=PAGINATE).configure(table)
@@ -31,7 +31,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
 
 @never_cache  # the answer to the POST holds the secret: no cache may keep it
 @requires(roles.ADD_API_KEY)
-def key_new(request: HttpRequest) -> HttpResponse:
+def api_key_new(request: HttpRequest) -> HttpResponse:
     default_limit = settings.API_RATE_LIMIT_PER_MINUTE
     form = ApiKeyForm(request.POST or None, default_limit=default_limit)
     if request.method == "POST" and form.is_valid():
@@ -43,14 +43,14 @@ def key_new(request: HttpRequest) -> HttpResponse:
 
 
 @requires(roles.ADD_API_KEY, roles.CHANGE_API_KEY)
-def key_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def api_key_detail(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk)
     context = {"key": key, "title": key.name, "history": history_table(request, key)}
     return render(request, "marketing_os/api_key_detail.html", context)
 
 
 @requires(roles.CHANGE_API_KEY)
-def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk)
     if request.method == "POST":
         if key.revoke(now=timezone.now()):

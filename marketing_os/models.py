@@ -11,16 +11,9 @@ from django.utils import timezone
 KEY_PREFIX = "mos_"
 
 
-class Scope(models.TextChoices):
-    """What a key may call: `ingest` the POST endpoints, `read` GET /customers/<id>."""
-
-    INGEST = "ingest", "ingest (POST customers, attributes, funnel events)"
-    READ = "read", "read (GET a customer)"
-
-
 def all_scopes() -> list[str]:
     """A key's scopes unless told otherwise: both (keys made before scopes had both)."""
-    return list(Scope.values)
+    return list(ApiKey.Scope.values)
 
 
 def hash_key(raw_key: str) -> str:
@@ -58,7 +51,17 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.get(lookup)
 
 
+class ApiKeyScope(models.TextChoices):
+    """What a key may call: `ingest` the POST endpoints, `read` GET /customers/<id>.
+    Used as `ApiKey.Scope`; defined out here so the model's Meta can name it too."""
+
+    INGEST = "ingest", "ingest (POST customers, attributes, funnel events)"
+    READ = "read", "read (GET a customer)"
+
+
 class ApiKey(models.Model):
+    Scope = ApiKeyScope
+
     name = models.TextField()
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a key.")
     key_hash = models.CharField(max_length=64, unique=True)
@@ -86,7 +89,8 @@ class ApiKey(models.Model):
         constraints = [
             # At least one scope, and only known ones: a key that may call nothing is a mistake.
             models.CheckConstraint(
-                condition=models.Q(scopes__len__gt=0) & models.Q(scopes__contained_by=Scope.values),
+                condition=models.Q(scopes__len__gt=0)
+                & models.Q(scopes__contained_by=ApiKeyScope.values),
                 name="api_keys_scopes_known",
             ),
         ]
@@ -103,7 +107,7 @@ class ApiKey(models.Model):
 
     @property
     def scopes_display(self) -> str:
-        return ", ".join(scope for scope in Scope.values if scope in self.scopes)
+        return ", ".join(scope for scope in self.Scope.values if scope in self.scopes)
 
     @property
     def rate_limit(self) -> int:

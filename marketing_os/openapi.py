@@ -20,7 +20,7 @@ from marketing_os.api import (
     api_endpoint,
     require_key_or_login,
 )
-from marketing_os.models import Scope
+from marketing_os.models import ApiKey
 
 ERROR_CODES = {
     "400": ("BadRequest", "The body is not JSON, not an object or array, empty, or too deep."),
@@ -230,7 +230,7 @@ SCHEMAS: dict[str, dict] = {
             "max_bytes": {"type": "integer", "description": "With payload_too_large."},
             "scope": {
                 "type": "string",
-                "enum": Scope.values,
+                "enum": ApiKey.Scope.values,
                 "description": "With insufficient_scope: the scope the key lacks.",
             },
             "retry_after": {
@@ -316,7 +316,7 @@ def ingest_operation(
             "summary": summary,
             "description": description + " Needs a key with the `ingest` scope.",
             # OpenAPI 3.1: for schemes other than OAuth the list names the roles needed.
-            "security": [{"bearerAuth": [Scope.INGEST.value]}],
+            "security": [{"bearerAuth": [ApiKey.Scope.INGEST.value]}],
             "parameters": [ref("parameters", "IdempotencyKey")],
             "requestBody": {
                 "required": True,
@@ -352,7 +352,7 @@ def paths() -> dict:
                 "summary": "Read one customer",
                 "description": "The customer with this `lms_lead_id`, with its attributes. "
                 "Needs a key with the `read` scope.",
-                "security": [{"bearerAuth": [Scope.READ.value]}],
+                "security": [{"bearerAuth": [ApiKey.Scope.READ.value]}],
                 "parameters": [
                     {
                         "name": "lms_lead_id",

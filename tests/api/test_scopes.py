@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from customers.models import Customer, CustomerAttribute
 from funnel.models import FunnelEvent
-from marketing_os.models import ApiKey, IdempotencyRecord, Scope, create_api_key, hash_key
+from marketing_os.models import ApiKey, IdempotencyRecord, create_api_key, hash_key
 from tests.api.conftest import Api
 from tests.factories import make_customer
 
@@ -44,7 +44,7 @@ def stored() -> tuple[int, int, int, int]:
 @pytest.mark.parametrize("path", POSTS)
 def test_a_read_only_key_is_refused_every_post_with_403_and_nothing_is_written(client, path):
     make_customer(lms_lead_id="L-KNOWN")
-    key, api = api_with(client, Scope.READ)
+    key, api = api_with(client, ApiKey.Scope.READ)
     before = stored()
 
     response = api.post(path, POSTS[path], headers={"Idempotency-Key": "once"})
@@ -63,14 +63,14 @@ def test_a_read_only_key_is_refused_every_post_with_403_and_nothing_is_written(c
 @pytest.mark.parametrize("path", POSTS)
 def test_an_ingest_key_may_post(client, path):
     make_customer(lms_lead_id="L-KNOWN")
-    _, api = api_with(client, Scope.INGEST)
+    _, api = api_with(client, ApiKey.Scope.INGEST)
 
     assert api.post(path, POSTS[path]).status_code in {200, 201}
 
 
 def test_an_ingest_only_key_may_not_read_a_customer(client):
     make_customer(lms_lead_id="L-KNOWN")
-    _, api = api_with(client, Scope.INGEST)
+    _, api = api_with(client, ApiKey.Scope.INGEST)
 
     response = api.get("customers/L-KNOWN")
 
@@ -81,7 +81,7 @@ def test_an_ingest_only_key_may_not_read_a_customer(client):
 
 def test_a_read_only_key_reads_a_customer(client):
     make_customer(lms_lead_id="L-KNOWN")
-    _, api = api_with(client, Scope.READ)
+    _, api = api_with(client, ApiKey.Scope.READ)
 
     response = api.get("customers/L-KNOWN")
 
@@ -89,7 +89,7 @@ def test_a_read_only_key_reads_a_customer(client):
     assert response.json()["lms_lead_id"] == "L-KNOWN"
 
 
-@pytest.mark.parametrize("scope", Scope.values)
+@pytest.mark.parametrize("scope", ApiKey.Scope.values)
 def test_any_key_fetches_the_openapi_document(client, scope):
     _, api = api_with(client, scope)
 

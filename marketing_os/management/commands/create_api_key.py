@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.actors import acting_as, command_actor
-from marketing_os.models import Scope, create_api_key
+from marketing_os.models import ApiKey, create_api_key
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scope",
             action="append",
-            choices=Scope.values,
+            choices=ApiKey.Scope.values,
             dest="scopes",
             help="What the key may do: ingest (the POST endpoints), read (GET a customer). "
             "Repeat for both; default: both.",
