@@ -191,28 +191,41 @@ def authenticate(request: HttpRequest, *, now: datetime, scope: str | None = Non
     if key is None:
         raise ApiError(401, "unauthorized", "The API key is wrong or has been revoked.")
     if scope is not None and not key.allows(scope):
-        raise ApiError(
-            403,
-            "insufficient_scope",
-            f"This API key lacks the '{scope}' scope, which {request.method} {request.path} "
-            f"needs (the key has: {key.scopes_display}). An admin can make a key with it.",
-            scope=str(scope),
-            headers={"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", '
-                     f'scope="{scope}"'},
-        )  # fmt: skip
-    state = rate_limit.count_request(key, now=now)
-    if state is not None:
-        request.api_rate = state  # the X-RateLimit-* headers, whatever the answer
-        if state.exceeded:
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"This API key may make {state.limit} requests a minute; try again in "
-                f"{state.reset_seconds} s.",
-                retry_after=state.reset_seconds,
-            )
+        raise insufficient_scope(request, key, scope)
+    count_against_limit(request, key, now=now)
     key.touch(now=now)
     return key
+
+
+def insufficient_scope(request: HttpRequest, key: ApiKey, scope: str) -> ApiError:
+    """403, with the RFC 6750 `WWW-Authenticate` error naming the scope."""
+    return ApiError(
+        403,
+        "insufficient_scope",
+        f"This API key lacks the '{scope}' scope, which {request.method} {request.path} "
+        f"needs (the key has: {key.scopes_display}). An admin can make a key with it.",
+        scope=str(scope),
+        headers={
+            "WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'
+        },
+    )
+
+
+def count_against_limit(request: HttpRequest, key: ApiKey, *, now: datetime) -> None:
+    """Count the request (in autocommit: call it outside the request's transaction);
+    429 when the key's minute is used up. The state goes on `request` for the headers."""
+    state = rate_limit.count_request(key, now=now)
+    if state is None:
+        return  # unlimited
+    request.api_rate = state  # the X-RateLimit-* headers, whatever the answer
+    if state.exceeded:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"This API key may make {state.limit} requests a minute; try again in "
+            f"{state.reset_seconds} s.",
+            retry_after=state.reset_seconds,
+        )
 
 
 def require_key_or_login(request: HttpRequest) -> None:
