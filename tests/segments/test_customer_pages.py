@@ -124,3 +124,18 @@ def test_an_empty_segment_says_so(logged_in):
 
 def test_a_missing_segment_is_a_404(logged_in):
     assert logged_in.get(reverse("segments:customers", args=[404])).status_code == 404
+
+
+def row_of(response, customer) -> str:
+    """The table row linking to `customer`, whitespace and empty attributes aside."""
+    page = re.sub(r">\s+<", "><", response.content.decode()).replace("<td >", "<td>")
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page)
+    return next(row for row in rows if f'href="/customers/{customer.pk}/"' in row)
+
+
+def test_a_row_reads_as_on_the_customers_page(logged_in):
+    customer = make_customer(first_name="Meera", email="meera@example.com")
+    segment = make_sql_segment("SELECT id FROM customers")
+    on_segment_page = row_of(customers_page(logged_in, segment), customer)
+    assert on_segment_page == row_of(logged_in.get(reverse("customers:list")), customer)
+    assert "Meera" in on_segment_page and "meera@example.com" in on_segment_page
