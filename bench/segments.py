@@ -331,6 +331,8 @@ def report(r: dict, *, full_size: bool) -> int:
     for label, key, against in rows:
         ratio = f" ({r[key] / r[against]:.2f}×)" if against else ""
         print(f"  {label:<50} {r[key]:9.1f} ms{ratio}")
+    ratio = r["evaluate"] / r["psql count"]
+    print(f"  evaluate against psql count(*): {ratio:.2f}× (it also writes the members)")
     for label, key in (("first page", "first page sql"), (f"page {deep:,}", "page N sql")):
         ms, queries = r[key]
         print(f"  {label} GET: {queries} queries, {ms:.1f} ms of them in SQL")
