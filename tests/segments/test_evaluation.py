@@ -208,3 +208,11 @@ def test_an_sql_segment_that_finds_nobody_stores_nobody(now):
     segment = make_sql_segment("SELECT id FROM customers WHERE false")
     assert evaluate_segment(segment, now=now).count == 0
     assert not SegmentMember.objects.exists()
+
+
+def test_a_trailing_semicolon_and_comment_do_not_break_storing(now):
+    kept = make_customer(first_name="Kept")
+    make_customer(first_name="Other")
+    segment = make_sql_segment("SELECT id FROM customers WHERE first_name = 'Kept'; -- kept only")
+    assert evaluate_segment(segment, now=now).count == 1
+    assert ids(segment_customers(segment, now=now)) == [kept.pk]
