@@ -11,13 +11,13 @@ from audit.registration import AUDITED, type_choices
 from customers.filters import (
     DateRangeForm,
     SearchFilterSet,
+    choice_input,
     date_input,
     on_or_after,
     on_or_before,
     text_input,
 )
 
-SELECT = {"class": "form-select"}
 RECORDED_ACTIONS = [
     (value, label)
     for value, label in AuditEntry.Action.choices
@@ -27,13 +27,7 @@ RECORDED_ACTIONS = [
 
 class AuditFilter(SearchFilterSet):
     actor = text_input("Who", "A username, or system", method="by_actor")
-    type = django_filters.ChoiceFilter(
-        label="Object type",
-        choices=type_choices,
-        empty_label="Any",
-        method="by_type",
-        widget=forms.Select(attrs=SELECT),
-    )
+    type = choice_input("Object type", type_choices, method="by_type")
     object = django_filters.NumberFilter(
         field_name="object_id",
         label="Object id",
@@ -41,12 +35,7 @@ class AuditFilter(SearchFilterSet):
         max_value=2**63 - 1,
         widget=forms.HiddenInput,
     )
-    action = django_filters.ChoiceFilter(
-        label="Action",
-        choices=RECORDED_ACTIONS,
-        empty_label="Any",
-        widget=forms.Select(attrs=SELECT),
-    )
+    action = choice_input("Action", RECORDED_ACTIONS)
     created_from = date_input("From", on_or_after, field_name="timestamp")
     created_to = date_input("To", on_or_before, field_name="timestamp")
 

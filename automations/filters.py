@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from automations.forms import LabelledChoiceField
 from automations.models import Automation, AutomationQuerySet, Delivery
-from customers.filters import SearchFilterSet, text_input
+from customers.filters import SearchFilterSet, choice_input, text_input
 
 ACTIVE_CHOICES = [("true", "Active"), ("false", "Inactive")]
 
@@ -27,13 +27,7 @@ class AutomationFilter(SearchFilterSet):
         queryset=lambda request: _related("message_template"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    is_active = django_filters.ChoiceFilter(
-        label="Status",
-        choices=ACTIVE_CHOICES,
-        empty_label="Any",
-        method="active",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    is_active = choice_input("Status", ACTIVE_CHOICES, method="active")
 
     class Meta:
         model = Automation
@@ -61,18 +55,9 @@ class DeliveryFilter(django_filters.FilterSet):
         max_length=200,
         widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "Email contains"}),
     )
-    status = django_filters.ChoiceFilter(
-        choices=Delivery.Status.choices,
-        empty_label="Any",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    status = choice_input(None, Delivery.Status.choices)
     # Resend's feedback; like the email search it scans only this run's rows.
-    feedback = django_filters.ChoiceFilter(
-        label="Delivery",
-        choices=Delivery.Feedback.choices,
-        empty_label="Any",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    feedback = choice_input("Delivery", Delivery.Feedback.choices)
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # A run has at most a segment's worth of rows, found by (run, …) first.

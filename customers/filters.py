@@ -58,6 +58,17 @@ def text_input(
     )
 
 
+def choice_input(label: str | None, choices, *, empty_label: str = "Any", **kwargs):
+    """A drop-down of `choices` with `empty_label` first; `label` None: the model field's."""
+    return django_filters.ChoiceFilter(
+        label=label,
+        choices=choices,
+        empty_label=empty_label,
+        widget=forms.Select(attrs={"class": "form-select"}),
+        **kwargs,
+    )
+
+
 class DateRangeForm(forms.Form):
     """Says so when the range is back to front instead of silently finding nothing."""
 
@@ -86,12 +97,10 @@ class CustomerFilter(SearchFilterSet):
     created_to = date_input("Created to", on_or_before)
     attribute = text_input("Attribute", "e.g. city", method="attribute_filter")
     value = text_input("Attribute value", "e.g. Pune", method="attribute_filter")
-    unsubscribed = django_filters.ChoiceFilter(
-        label="Email",
-        choices=[("yes", "Unsubscribed"), ("no", "Not unsubscribed")],
-        empty_label="Any",
+    unsubscribed = choice_input(
+        "Email",
+        [("yes", "Unsubscribed"), ("no", "Not unsubscribed")],
         method="unsubscribed_filter",
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     class Meta:

@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
+from customers.filters import choice_input
 from customers.forms import kind_choices
 from customers.models import ImportJob
 
@@ -12,16 +13,8 @@ class ImportJobFilter(django_filters.FilterSet):
         label="File name",
         widget=forms.TextInput(attrs={"class": "form-control", "type": "search"}),
     )
-    kind = django_filters.ChoiceFilter(
-        choices=kind_choices,
-        empty_label="Any kind",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    status = django_filters.ChoiceFilter(
-        choices=ImportJob.Status.choices,
-        empty_label="Any status",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    kind = choice_input(None, kind_choices, empty_label="Any kind")
+    status = choice_input(None, ImportJob.Status.choices, empty_label="Any status")
 
     class Meta:
         model = ImportJob

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from customers.filters import (
     DateRangeForm,
     SearchFilterSet,
+    choice_input,
     date_input,
     on_or_after,
     on_or_before,
@@ -24,12 +25,7 @@ class FunnelEventFilter(SearchFilterSet):
     customer = django_filters.NumberFilter(
         field_name="customer_id", min_value=1, widget=forms.HiddenInput
     )
-    funnel_type = django_filters.ChoiceFilter(
-        label="Funnel",
-        choices=FunnelType.choices,
-        empty_label="Any funnel",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    funnel_type = choice_input("Funnel", FunnelType.choices, empty_label="Any funnel")
     from_stage = text_input("From stage", "e.g. lead", method="stage", datalist="known-stages")
     to_stage = text_input("To stage", "e.g. applied", method="stage", datalist="known-stages")
     created_from = date_input("Created from", on_or_after)

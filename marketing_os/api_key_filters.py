@@ -1,19 +1,13 @@
-import django_filters
-from django import forms
 from django.db.models import Q, QuerySet
 
-from customers.filters import SearchFilterSet, text_input
+from customers.filters import SearchFilterSet, choice_input, text_input
 from marketing_os.models import ApiKey
 
 
 class ApiKeyFilter(SearchFilterSet):
     q = text_input("Search", "Name or prefix", method="search")
-    status = django_filters.ChoiceFilter(
-        label="Status",
-        choices=[("active", "Active"), ("revoked", "Revoked")],
-        empty_label="Any",
-        method="by_status",
-        widget=forms.Select(attrs={"class": "form-select"}),
+    status = choice_input(
+        "Status", [("active", "Active"), ("revoked", "Revoked")], method="by_status"
     )
 
     class Meta:

@@ -1,9 +1,7 @@
-import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from customers.filters import SearchFilterSet, text_input
+from customers.filters import SearchFilterSet, choice_input, text_input
 from marketing_os import roles
 
 SUPERUSER = "superuser"
@@ -17,20 +15,8 @@ ROLE_CHOICES = [
 
 class UserFilter(SearchFilterSet):
     q = text_input("Search", "Username or email", method="search")
-    role = django_filters.ChoiceFilter(
-        label="Role",
-        choices=ROLE_CHOICES,
-        empty_label="Any",
-        method="role_filter",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    is_active = django_filters.ChoiceFilter(
-        label="Status",
-        choices=[("true", "Active"), ("false", "Inactive")],
-        empty_label="Any",
-        method="active",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    role = choice_input("Role", ROLE_CHOICES, method="role_filter")
+    is_active = choice_input("Status", [("true", "Active"), ("false", "Inactive")], method="active")
 
     class Meta:
         model = get_user_model()

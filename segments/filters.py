@@ -2,6 +2,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from customers.filters import choice_input
 from segments.models import CustomerSegment
 
 
@@ -12,12 +13,7 @@ class SegmentFilter(django_filters.FilterSet):
         max_length=200,
         widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "Segment name"}),
     )
-    type = django_filters.ChoiceFilter(
-        label="Type",
-        choices=CustomerSegment.Type.choices,
-        empty_label="Any type",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    type = choice_input("Type", CustomerSegment.Type.choices, empty_label="Any type")
 
     class Meta:
         model = CustomerSegment

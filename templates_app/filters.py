@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 
+from customers.filters import choice_input
 from templates_app.models import MessageTemplate
 
 
@@ -10,11 +11,7 @@ class MessageTemplateFilter(django_filters.FilterSet):
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "Name", "class": "form-control"}),
     )
-    type = django_filters.ChoiceFilter(
-        choices=MessageTemplate.Type.choices,
-        empty_label="Any type",
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
+    type = choice_input(None, MessageTemplate.Type.choices, empty_label="Any type")
 
     class Meta:
         model = MessageTemplate
