@@ -5,6 +5,17 @@ from django.utils import timezone
 
 from marketing_os.models import ApiKey
 
+# What the admin lists and shows, read-only: never the hash.
+KEY_FIELDS = [
+    "name",
+    "prefix",
+    "scopes",
+    "rate_limit_per_minute",
+    "created_at",
+    "last_used_at",
+    "revoked_at",
+]
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
@@ -13,27 +24,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     here they can be seen and revoked, never edited or deleted (deleting would lose
     the record of who called)."""
 
-    list_display = [
-        "name",
-        "prefix",
-        "scopes",
-        "rate_limit_per_minute",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    ]
+    list_display = KEY_FIELDS
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
     ordering = ["-created_at"]
-    readonly_fields = [
-        "name",
-        "prefix",
-        "scopes",
-        "rate_limit_per_minute",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    ]
+    readonly_fields = KEY_FIELDS
     exclude = ["key_hash"]
     actions = ["revoke"]
 
