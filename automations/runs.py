@@ -216,22 +216,25 @@ def regain_database(
         except DatabaseError as again:
             error = again
         waited = clock() - started
-        if waited + delay > limit:
+        if waited >= limit:
             connection.close()
             raise DatabaseLost(
                 f"Run {run_id} stopped: the database was unreachable for {waited:.0f} s "
                 f"({attempt} attempts; last error: {one_line(error)}). The run is unfinished: "
                 f"the next run_automation {lock.automation_id} resumes it."
             )
+        pause = min(
+            delay * (0.5 + random.random() / 2), limit - waited
+        )  # the last try at the bound
         log.warning(
             "Run %s: database still unreachable after %.1f s (attempt %d: %s); next try in %.1f s.",
             run_id,
             waited,
             attempt,
             one_line(error),
-            delay,
+            pause,
         )
-        sleep(delay * (0.5 + random.random() / 2))
+        sleep(pause)
         delay = min(delay * 2, RECONNECT_MAX_DELAY)
     if not taken:
         raise AlreadyRunning(

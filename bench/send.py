@@ -167,9 +167,9 @@ def timed_run(automation, *, rate: float):
 
 
 class fake_resend:  # noqa: N801 (used as a context manager, like open)
-    def __init__(self, *, port: int, rate: float):
+    def __init__(self, *, port: int, rate: float, options: tuple[str, ...] = ()):
         self.command = [sys.executable, "-m", "tests.fake_resend", "--port", str(port)]
-        self.command += ["--rate", str(rate), "--api-key", API_KEY]
+        self.command += ["--rate", str(rate), "--api-key", API_KEY, *options]
         self.port = port
 
     def __enter__(self):

@@ -65,6 +65,7 @@ class Saboteur(threading.Thread):
         self.name_of_db = connection.settings_dict["NAME"]
         self.terminated = False
         self.accepted_then = 0
+        self.at = 0.0  # time.monotonic() of the termination
 
     def run(self) -> None:
         deadline = time.monotonic() + 60
@@ -79,6 +80,7 @@ class Saboteur(threading.Thread):
             self.terminated = conn.execute(
                 "SELECT pg_terminate_backend(%s)", [self.pid]
             ).fetchone()[0]
+            self.at = time.monotonic()
 
     def let_back(self) -> None:
         with other_connection("postgres") as conn:
@@ -190,11 +192,10 @@ def test_a_database_away_longer_than_the_bound_stops_the_run_unfinished_and_a_re
     saboteur = Saboteur(fake_resend, pid=run_backend_pid(), after=300, keep_out=True)
     saboteur.start()
     try:
-        started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="automations.runs"):
             with pytest.raises(CommandError) as stopped:
                 call_command("run_automation", automation.pk, "--now")
-        gave_up_after = time.monotonic() - started
+        ended = time.monotonic()
     finally:
         saboteur.join(timeout=10)
         saboteur.let_back()
@@ -204,7 +205,7 @@ def test_a_database_away_longer_than_the_bound_stops_the_run_unfinished_and_a_re
     assert "the database was unreachable for" in message
     assert f"The run is unfinished: the next run_automation {automation.pk} resumes it." in message
     assert "database still unreachable" in caplog.text
-    assert gave_up_after < 30
+    assert 1.0 <= ended - saboteur.at < 10  # it tried for the whole bound, then gave up
     run = Run.objects.get(automation=automation)
     assert run.status == Run.Status.RUNNING and run.accepted < 1000
 
