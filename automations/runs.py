@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count
@@ -203,7 +204,7 @@ def regain_database(
     log.warning(
         "Run %s lost its database connection (%s); reconnecting for up to %g s.",
         run_id,
-        one_line(error),
+        one_line(first_cause(error)),
         limit,
     )
     while True:
@@ -252,7 +253,15 @@ def regain_database(
     return True
 
 
-def one_line(error: Exception) -> str:
+def first_cause(error: BaseException) -> BaseException:
+    """The database error that started it: Django's own reconnect attempt inside a failed
+    rollback raises a second error whose context is the first."""
+    while isinstance(error.__context__, DatabaseError | psycopg.Error):
+        error = error.__context__
+    return error
+
+
+def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 

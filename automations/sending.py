@@ -197,15 +197,20 @@ def send_run(
     pacer = Pacer(settings.RESEND_REQUESTS_PER_SECOND)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run.pk}") as caller:
         sender = _Sender(run, caller, pacer, clock=clock, progress=progress)
+        reconnected = False
         while True:
             try:
+                if reconnected:
+                    run.refresh_from_db()  # what was recorded before the connection went
+                    if run.status not in Run.UNFINISHED:  # another process finished it
+                        return runs.Outcome(
+                            f"{summary(run)} (finished by another process)", run=run
+                        )
                 return sender.send()
             except (OperationalError, InterfaceError) as error:
                 if reconnect is None or not reconnect(error):
                     raise  # not a lost connection (or nobody to get it back)
-            run.refresh_from_db()  # what was recorded before the connection went
-            if run.status not in Run.UNFINISHED:  # another process finished it meanwhile
-                return runs.Outcome(f"{summary(run)} (finished by another process)", run=run)
+                reconnected = True
 
 
 class _Sender:

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ class BenchPostgres:
     """A PostgreSQL server of the bench's own, which it may stop and start at will."""
 
     def __init__(self, data_dir: Path):
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # as marketing_os/db.py
         from pgserver._commands import POSTGRES_BIN_PATH
 
         self.bin = POSTGRES_BIN_PATH
@@ -215,6 +217,8 @@ class Bench:
         phase.missing = len(self.expected - accepted.keys())
         phase.run = run_row(self.url, automation.pk)
         phase.log = notable_lines(log_file, offset)
+        verdict = "exactly once" if phase.exactly_once else "NOT exactly once"
+        print(f"phase {name}: {phase.seconds:.1f} s, {verdict}", flush=True)
         return phase
 
     def kill(self, process: subprocess.Popen, phase: Phase, automation_id: int, env: dict):
@@ -377,23 +381,26 @@ def run(args: argparse.Namespace, url: str, server: BenchPostgres | None) -> int
 
 
 def report(phases: list[Phase]) -> None:
-    baseline = phases[0].seconds
+    """The table: time lost against the baseline, and against failures alone (b) for the
+    phases that add a kill or an outage to the same failures."""
+    baseline, failures = phases[0].seconds, phases[1].seconds
     print()
     header = (
-        f"{'phase':<12} {'wall s':>7} {'lost s':>7} {'calls':>6} {'failed':>6} {'replays':>7} "
-        f"{'accepted':>8} {'dupes':>5} {'missing':>7}  exits        run"
+        f"{'phase':<12} {'wall s':>7} {'lost s':>7} {'vs b s':>7} {'calls':>6} {'failed':>6} "
+        f"{'replays':>7} {'accepted':>8} {'dupes':>5} {'missing':>7}  {'exits':<16} run"
     )
     print(header)
     print("-" * len(header))
-    for phase in phases:
+    for index, phase in enumerate(phases):
         stats = phase.stats
         status, accepted, failed, to_send, runs = phase.run
+        versus_b = f"{phase.seconds - failures:>+7.1f}" if index >= 2 else f"{'':>7}"
         print(
             f"{phase.name:<12} {phase.seconds:>7.1f} {phase.seconds - baseline:>+7.1f} "
-            f"{stats['requests']:>6} {stats['failures_injected']:>6} {stats['replays']:>7} "
-            f"{phase.accepted:>8} {phase.duplicates:>5} {phase.missing:>7}  "
-            f"{', '.join(phase.exits):<12} {status} {accepted}/{to_send}, {failed} failed, "
-            f"{runs} run{'s' if runs > 1 else ''}"
+            f"{versus_b} {stats['requests']:>6} {stats['failures_injected']:>6} "
+            f"{stats['replays']:>7} {phase.accepted:>8} {phase.duplicates:>5} "
+            f"{phase.missing:>7}  {', '.join(phase.exits):<16} {status} {accepted}/{to_send}, "
+            f"{failed} failed, {runs} run{'s' if runs > 1 else ''}"
         )
     print()
     for phase in phases:

@@ -13,12 +13,12 @@ import time
 import psycopg
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from psycopg import sql
 
 from automations import runs, sending
 from automations.models import Batch, Run
-from automations.runs import DatabaseLost, run_automation
+from automations.runs import AlreadyRunning, DatabaseLost, run_automation
 from automations.sending import Pacer, RetryPolicy, send_batch_reliably
 from templates_app.mailer import Email
 from tests.automations.sending_factories import make_recipients, make_sending_automation
@@ -234,3 +234,23 @@ def test_an_outcome_offered_twice_for_one_batch_is_recorded_once(fake_resend):
     batch.refresh_from_db()
     assert (run.accepted, run.failed, batch.attempts) == (3, 0, 1)
     assert not run.deliveries.filter(resend_id="again").exists()
+
+
+def test_another_process_that_took_the_lock_while_the_run_was_away_keeps_it(fake_resend):
+    automation = make_sending_automation(make_recipients(1))
+    lock = runs.AutomationLock(automation.pk)
+    with other_connection() as elsewhere:  # e.g. an operator resumed the run on another host
+        elsewhere.execute("SELECT pg_advisory_lock(%s, %s)", [runs.LOCK_NAMESPACE, automation.pk])
+        with pytest.raises(AlreadyRunning, match="taken over by another process") as stopped:
+            runs.regain_database(lock, 7, OperationalError("server closed the connection"))
+    assert stopped.value.exit_code == 75
+    assert not lock.held
+
+
+def test_a_database_error_while_the_session_still_holds_the_lock_is_not_a_lost_connection(
+    fake_resend,
+):
+    automation = make_sending_automation(make_recipients(1))
+    with runs.automation_lock(automation.pk) as lock:
+        assert runs.regain_database(lock, 7, OperationalError("canceling statement")) is False
+        assert lock.held and lock.still_held()
