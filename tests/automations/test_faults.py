@@ -160,7 +160,7 @@ def test_a_run_whose_database_connection_is_killed_reconnects_and_sends_everyone
 ):
     customers = make_recipients(1000)
     automation = make_sending_automation(customers)
-    fake_resend.hang_seconds = 0.05  # ten calls: the kill lands mid-run
+    fake_resend.hang_seconds = 0.1  # ten calls of 0.1 s or more: the kill lands mid-run
     saboteur = Saboteur(fake_resend, pid=run_backend_pid(), after=300)
     saboteur.start()
 
@@ -188,7 +188,7 @@ def test_a_database_away_longer_than_the_bound_stops_the_run_unfinished_and_a_re
     settings.RUN_DATABASE_RETRY_SECONDS = 1.0
     customers = make_recipients(1000)
     automation = make_sending_automation(customers)
-    fake_resend.hang_seconds = 0.05
+    fake_resend.hang_seconds = 0.1
     saboteur = Saboteur(fake_resend, pid=run_backend_pid(), after=300, keep_out=True)
     saboteur.start()
     try:
