@@ -33,6 +33,7 @@ class AuditEntry(AbstractLogEntry):
         UPLOAD = 11
         RESUBSCRIBE = 12
         ERASE = 13
+        REVOKE = 14
 
         choices = (
             (AbstractLogEntry.Action.CREATE, "created"),
@@ -43,6 +44,7 @@ class AuditEntry(AbstractLogEntry):
             (UPLOAD, "uploaded a file"),
             (RESUBSCRIBE, "re-subscribed"),
             (ERASE, "erased personal data"),
+            (REVOKE, "revoked"),
         )
 
     action = models.PositiveSmallIntegerField(choices=Action.choices, db_index=True)

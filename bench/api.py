@@ -136,6 +136,13 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=500, help="one-event requests (500)")
     parser.add_argument("--processes", type=int, default=2, help="server processes (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads a process (4)")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=1_000_000_000,
+        help="the key's limit a minute: counted but never reached by default; 0 skips the "
+        "rate counter (to measure its cost)",
+    )
     options = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     url = options.database_url
@@ -146,7 +153,8 @@ def main() -> None:
     if have < customers:
         build(url, options.scale)
     print(describe_machine(url))
-    key = manage("create_api_key", f"bench-{int(time.time())}", url=url).strip().splitlines()[-1]
+    name, limit = f"bench-{int(time.time())}", str(options.rate_limit)
+    key = manage("create_api_key", name, "--rate-limit", limit, url=url).strip().splitlines()[-1]
     batches = bodies(options.batches, BATCH, customers)
     singles = bodies(options.singles, 1, customers)
     server, port = start_server(url, options.processes, options.threads)
@@ -160,7 +168,8 @@ def main() -> None:
 def report(url: str, port: int, key: str, batches: list, singles: list, options) -> None:
     print(
         f"server: bench/server.py, {options.processes} processes × {options.threads} threads, "
-        f"port {port}; clients: {options.clients} threads"
+        f"port {port}; clients: {options.clients} threads; key rate limit "
+        f"{options.rate_limit or 'none (not counted)'}"
     )
     before = event_count(url)
     post_all(port, key, batches[:2], 2)  # warm-up: imports, connections, caches

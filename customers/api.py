@@ -10,6 +10,7 @@ from django.utils import timezone
 from customers.ingest import Invalid, clean_text, ingest_attributes, ingest_customers
 from customers.models import Customer
 from marketing_os.api import ApiError, api_endpoint, authenticate, ingest_endpoint, item_errors
+from marketing_os.models import ApiKey
 
 
 @ingest_endpoint
@@ -33,7 +34,7 @@ def attributes_upsert(request: HttpRequest, items: list) -> HttpResponse:
 @api_endpoint("GET", "HEAD")
 def customer_detail(request: HttpRequest, lms_lead_id: str) -> HttpResponse:
     """One customer by `lms_lead_id`, with its attributes."""
-    authenticate(request, now=timezone.now())
+    authenticate(request, now=timezone.now(), scope=ApiKey.Scope.READ)
     try:
         lms_lead_id = clean_text(lms_lead_id, "lms_lead_id", required=True)
     except Invalid:  # e.g. a NUL character, which PostgreSQL text cannot hold

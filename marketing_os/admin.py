@@ -8,15 +8,32 @@ from marketing_os.models import ApiKey
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    """Keys are made with `manage.py create_api_key` (the secret is shown once, there);
+    """Keys are made on /settings/api-keys/ or with `manage.py create_api_key` (the secret is
+    shown once, there);
     here they can be seen and revoked, never edited or deleted (deleting would lose
     the record of who called)."""
 
-    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "scopes",
+        "rate_limit_per_minute",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix"]
     ordering = ["-created_at"]
-    readonly_fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "name",
+        "prefix",
+        "scopes",
+        "rate_limit_per_minute",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     exclude = ["key_hash"]
     actions = ["revoke"]
 

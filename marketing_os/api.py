@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from marketing_os import rate_limit
 from marketing_os.access import denied_page
 from marketing_os.models import ApiKey, IdempotencyRecord
 
@@ -40,12 +41,18 @@ View = Callable[..., HttpResponse]
 class ApiError(Exception):
     """An answer other than success, raised from anywhere below a view."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: dict | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers or {}
 
     def response(self) -> JsonResponse:
-        return error_response(self.status, self.code, self.message, **self.extra)
+        response = error_response(self.status, self.code, self.message, **self.extra)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -76,13 +83,14 @@ def api_endpoint(*methods: str) -> Callable[[View], View]:
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
             except ApiError as error:
-                return error.response()
+                response = error.response()
             except Exception:
                 # A bug, not bad input: validation is meant to catch every bad input.
                 logger.exception("API %s %s failed", request.method, request.path)
-                return error_response(500, "server_error", "Something went wrong on our side.")
+                response = error_response(500, "server_error", "Something went wrong on our side.")
+            return rate_limit.add_headers(request, response)
 
         return csrf_exempt(login_not_required(wrapper))
 
@@ -100,7 +108,7 @@ def ingest_endpoint(view: Callable[[HttpRequest, list], HttpResponse]) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
         now = timezone.now()
-        api_key = authenticate(request, now=now)
+        api_key = authenticate(request, now=now, scope=ApiKey.Scope.INGEST)
         items, canonical = parse_items(read_body(request))
         idempotency_key = read_idempotency_key(request)
         with transaction.atomic():
@@ -168,16 +176,56 @@ def bearer_token(request: HttpRequest) -> str | None:
     return token
 
 
-def authenticate(request: HttpRequest, *, now: datetime) -> ApiKey:
-    """The active key named by `Authorization: Bearer <key>`, or a 401."""
+def authenticate(request: HttpRequest, *, now: datetime, scope: str | None = None) -> ApiKey:
+    """The active key named by `Authorization: Bearer <key>` (401 if none), holding `scope`
+    (403 if not; None: any key will do) and within its rate limit (429 if not).
+
+    A request refused here writes nothing. One that passes is counted against the key's
+    limit (`marketing_os.rate_limit`), whatever comes of it afterwards: a 400, a 422 and
+    the replay of an Idempotency-Key all count.
+    """
     token = bearer_token(request)
     if token is None:
         raise ApiError(401, "unauthorized", "Send your API key as 'Authorization: Bearer <key>'.")
     key = ApiKey.objects.authenticate(token) if token.isprintable() else None
     if key is None:
         raise ApiError(401, "unauthorized", "The API key is wrong or has been revoked.")
+    if scope is not None and not key.allows(scope):
+        raise insufficient_scope(request, key, scope)
+    count_against_limit(request, key, now=now)
     key.touch(now=now)
     return key
+
+
+def insufficient_scope(request: HttpRequest, key: ApiKey, scope: str) -> ApiError:
+    """403, with the RFC 6750 `WWW-Authenticate` error naming the scope."""
+    return ApiError(
+        403,
+        "insufficient_scope",
+        f"This API key lacks the '{scope}' scope, which {request.method} {request.path} "
+        f"needs (the key has: {key.scopes_display}). An admin can make a key with it.",
+        scope=str(scope),
+        headers={
+            "WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'
+        },
+    )
+
+
+def count_against_limit(request: HttpRequest, key: ApiKey, *, now: datetime) -> None:
+    """Count the request (in autocommit: call it outside the request's transaction);
+    429 when the key's minute is used up. The state goes on `request` for the headers."""
+    state = rate_limit.count_request(key, now=now)
+    if state is None:
+        return  # unlimited
+    request.api_rate = state  # the X-RateLimit-* headers, whatever the answer
+    if state.exceeded:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"This API key may make {state.limit} requests a minute; try again in "
+            f"{state.reset_seconds} s.",
+            retry_after=state.reset_seconds,
+        )
 
 
 def require_key_or_login(request: HttpRequest) -> None:

@@ -1,11 +1,19 @@
 import hashlib
 import secrets
+from collections.abc import Iterable
 
-from django.db import models
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
 
 KEY_PREFIX = "mos_"
+
+
+def all_scopes() -> list[str]:
+    """A key's scopes unless told otherwise: both (keys made before scopes had both)."""
+    return list(ApiKey.Scope.values)
 
 
 def hash_key(raw_key: str) -> str:
@@ -22,8 +30,17 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.active().filter(key_hash=hash_key(raw_key)).first()
 
     def revoke(self, *, now) -> int:
-        """Revoke the keys not revoked yet; return how many were."""
-        return self.active().update(revoked_at=now)
+        """Revoke the keys not revoked yet, each recorded in the audit trail (by the current
+        actor: the request's user, or the command); return how many were."""
+        from audit.models import AuditEntry
+        from audit.recording import record
+
+        with transaction.atomic():
+            keys = list(self.active().select_for_update().order_by("pk"))
+            ApiKey.objects.filter(pk__in=[key.pk for key in keys]).update(revoked_at=now)
+            for key in keys:
+                record(key, action=AuditEntry.Action.REVOKE, now=now)
+        return len(keys)
 
     def find(self, id_or_prefix: str) -> "ApiKey":
         """The one key with this id or prefix; raises DoesNotExist or MultipleObjectsReturned."""
@@ -34,19 +51,49 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.get(lookup)
 
 
+class ApiKeyScope(models.TextChoices):
+    """What a key may call: `ingest` the POST endpoints, `read` GET /customers/<id>.
+    Used as `ApiKey.Scope`; defined out here so the model's Meta can name it too."""
+
+    INGEST = "ingest", "ingest (POST customers, attributes, funnel events)"
+    READ = "read", "read (GET a customer)"
+
+
 class ApiKey(models.Model):
+    Scope = ApiKeyScope
+
     name = models.TextField()
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise a key.")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(db_default=Now())
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = ArrayField(
+        models.CharField(max_length=16, choices=Scope.choices),
+        default=all_scopes,
+        help_text="ingest: the POST endpoints; read: GET a customer.",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name="rate limit per minute",
+        help_text="Requests a minute. Empty: the default (API_RATE_LIMIT_PER_MINUTE); "
+        "0: unlimited.",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         db_table = "api_keys"
         verbose_name = "API key"
+        constraints = [
+            # At least one scope, and only known ones: a key that may call nothing is a mistake.
+            models.CheckConstraint(
+                condition=models.Q(scopes__len__gt=0)
+                & models.Q(scopes__contained_by=ApiKeyScope.values),
+                name="api_keys_scopes_known",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -54,6 +101,26 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def scopes_display(self) -> str:
+        return ", ".join(scope for scope in self.Scope.values if scope in self.scopes)
+
+    @property
+    def rate_limit(self) -> int:
+        """Requests a minute this key may make; 0 is unlimited."""
+        if self.rate_limit_per_minute is None:
+            return settings.API_RATE_LIMIT_PER_MINUTE
+        return self.rate_limit_per_minute
+
+    @property
+    def rate_limit_display(self) -> str:
+        limit = self.rate_limit
+        text = f"{limit:,}/min" if limit else "unlimited"
+        return f"{text} (default)" if self.rate_limit_per_minute is None else text
 
     def revoke(self, *, now) -> bool:
         """Revoke this key; False if it already was."""
@@ -67,11 +134,30 @@ class ApiKey(models.Model):
         ApiKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
 
 
-def create_api_key(name: str) -> tuple[ApiKey, str]:
-    """Create a key; return it with the raw secret, which is never stored."""
-    raw = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(name=name, prefix=raw[:12], key_hash=hash_key(raw))
-    return key, raw
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_api_key(
+    name: str, *, scopes: Iterable[str] | None = None, rate_limit_per_minute: int | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key (both scopes and the default rate limit unless told); return it with
+    the raw secret, which is never stored."""
+    key = ApiKey(
+        name=name,
+        scopes=sorted(set(scopes)) if scopes else all_scopes(),
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
+    return key, save_new_key(key)
+
+
+def save_new_key(key: ApiKey) -> str:
+    """Give an unsaved key its secret and save it; return the raw secret, which is never
+    stored (only its hash and prefix are). The creation is recorded in the audit trail."""
+    raw = new_secret()
+    key.prefix, key.key_hash = raw[:12], hash_key(raw)
+    key.save()
+    return raw
 
 
 class IdempotencyRecord(models.Model):
@@ -112,3 +198,20 @@ class Access(models.Model):
 
     def __str__(self) -> str:
         return "access"
+
+
+class ApiRateCounter(models.Model):
+    """Requests of one key in one minute (`marketing_os.rate_limit`). UNLOGGED (migration
+    0007): counters need no crash safety, and an unlogged write skips the WAL."""
+
+    pk = models.CompositePrimaryKey("api_key", "window_start")
+    # No index of its own: the primary key (api_key_id, window_start) leads with it.
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, db_index=False)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "api_rate_counters"
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} @ {self.window_start:%H:%M}: {self.count}"

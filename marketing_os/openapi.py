@@ -20,16 +20,43 @@ from marketing_os.api import (
     api_endpoint,
     require_key_or_login,
 )
+from marketing_os.models import ApiKey
 
 ERROR_CODES = {
     "400": ("BadRequest", "The body is not JSON, not an object or array, empty, or too deep."),
     "401": ("Unauthorized", "The API key is missing, wrong or revoked."),
+    "403": ("Forbidden", "The API key lacks the scope this operation needs (`scope` names it)."),
     "404": ("NotFound", "No such customer or endpoint."),
     "405": ("MethodNotAllowed", "Another HTTP method is expected; see the Allow header."),
     "409": ("Conflict", "The Idempotency-Key was used for a different request within 24 h."),
     "413": ("PayloadTooLarge", "The body is over the byte limit or holds too many items."),
     "415": ("UnsupportedMediaType", "The Content-Type is not application/json (UTF-8)."),
+    "429": (
+        "TooManyRequests",
+        "The key's rate limit for this minute is used up; retry after `Retry-After` seconds. "
+        "Nothing was stored.",
+    ),
 }
+
+RATE_HEADERS = {
+    "X-RateLimit-Limit": "Requests a minute this key may make (absent: unlimited).",
+    "X-RateLimit-Remaining": "Requests left in this minute.",
+    "X-RateLimit-Reset": "Seconds until the minute ends and the count starts again.",
+}
+HEADERS = {
+    name.replace("-", ""): {"description": text, "schema": {"type": "integer", "minimum": 0}}
+    for name, text in RATE_HEADERS.items()
+} | {
+    "RetryAfter": {
+        "description": "Seconds to wait before retrying (1–60).",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def rate_headers(*, retry: bool = False) -> dict:
+    headers = {name: ref("headers", name.replace("-", "")) for name in RATE_HEADERS}
+    return headers | ({"Retry-After": ref("headers", "RetryAfter")} if retry else {})
 
 
 def text(name: str, description: str, *, nullable: bool = True) -> dict:
@@ -201,6 +228,15 @@ SCHEMAS: dict[str, dict] = {
             "message": {"type": "string", "description": "What went wrong, for people."},
             "max_items": {"type": "integer", "description": "With too_many_items."},
             "max_bytes": {"type": "integer", "description": "With payload_too_large."},
+            "scope": {
+                "type": "string",
+                "enum": ApiKey.Scope.values,
+                "description": "With insufficient_scope: the scope the key lacks.",
+            },
+            "retry_after": {
+                "type": "integer",
+                "description": "With rate_limited: seconds to wait, as in Retry-After.",
+            },
         },
     },
 }
@@ -278,7 +314,9 @@ def ingest_operation(
         "post": {
             "operationId": path.strip("/").replace("-", "_") + "_post",
             "summary": summary,
-            "description": description,
+            "description": description + " Needs a key with the `ingest` scope.",
+            # OpenAPI 3.1: for schemes other than OAuth the list names the roles needed.
+            "security": [{"bearerAuth": [ApiKey.Scope.INGEST.value]}],
             "parameters": [ref("parameters", "IdempotencyKey")],
             "requestBody": {
                 "required": True,
@@ -288,11 +326,12 @@ def ingest_operation(
                 status: {
                     "description": "Stored. A replay of an Idempotency-Key carries the header "
                     "`Idempotent-Replayed: true`.",
+                    "headers": rate_headers(),
                     "content": json_content(ref("schemas", answer), answer_example),
                 },
                 "422": ref("responses", "ItemErrors"),
             }
-            | error_responses("400", "401", "405", "409", "413", "415"),
+            | error_responses("400", "401", "403", "405", "409", "413", "415", "429"),
         }
     }
 
@@ -311,7 +350,9 @@ def paths() -> dict:
             "get": {
                 "operationId": "customer_get",
                 "summary": "Read one customer",
-                "description": "The customer with this `lms_lead_id`, with its attributes.",
+                "description": "The customer with this `lms_lead_id`, with its attributes. "
+                "Needs a key with the `read` scope.",
+                "security": [{"bearerAuth": [ApiKey.Scope.READ.value]}],
                 "parameters": [
                     {
                         "name": "lms_lead_id",
@@ -323,10 +364,11 @@ def paths() -> dict:
                 "responses": {
                     "200": {
                         "description": "The customer.",
+                        "headers": rate_headers(),
                         "content": json_content(ref("schemas", "Customer")),
                     }  # fmt: skip
                 }
-                | error_responses("401", "404", "405"),
+                | error_responses("401", "403", "404", "405", "429"),
             }
         },
         "/api/v1/customer-attributes": ingest_operation(
@@ -352,7 +394,7 @@ def paths() -> dict:
                 "description": "Needs an API key or a logged-in session.",
                 "security": [{"bearerAuth": []}, {"session": []}],
                 "responses": {"200": {"description": "OpenAPI 3.1.", "content": json_content({})}}
-                | error_responses("401", "405"),
+                | error_responses("401", "405", "429"),
             }
         },
         "/api/v1/docs": {
@@ -377,8 +419,10 @@ DESCRIPTION = f"""\
 JSON API of Marketing OS: upstream systems push customers, their attributes and
 funnel events.
 
-* **Auth**: `Authorization: Bearer <key>`; keys are made with
-  `manage.py create_api_key <name>`.
+* **Auth**: `Authorization: Bearer <key>`; keys are made on the API keys page
+  (`/settings/api-keys/`, admins) or with `manage.py create_api_key <name>`.
+  A key has the scopes `ingest` (the POST endpoints) and/or `read` (reading a
+  customer); calling without the scope needed gets 403 `insufficient_scope`.
 * **Items**: every POST takes one object or a JSON array of at most
   {{max_items}} objects. A request is all-or-nothing: if any item is invalid the
   answer is 422 naming every bad item by `index` and `field`, and nothing is stored.
@@ -389,18 +433,25 @@ funnel events.
   body returns the first answer again (header `Idempotent-Replayed: true`) and
   stores nothing; with a different body it gets 409. Only successful answers are
   kept: after a 4xx the same key may be used again.
+* **Rate limits**: each key may make {{rate_limit}} requests a minute unless
+  it has a limit of its own (0: unlimited). Every answer to a key carries
+  `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
+  until the minute ends); over the limit the answer is 429 with `Retry-After`
+  (seconds) and nothing is stored. Replays of an Idempotency-Key count too.
 * **Errors** other than 422 are `{{{{"error": code, "message": text}}}}`.
 """
 
 
 @cache
-def _document(max_items: int, max_bytes: int) -> dict:
+def _document(max_items: int, max_bytes: int, rate_limit: int) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Marketing OS API",
             "version": "1.0.0",
-            "description": DESCRIPTION.format(max_items=max_items, max_bytes=max_bytes),
+            "description": DESCRIPTION.format(
+                max_items=max_items, max_bytes=max_bytes, rate_limit=rate_limit or "unlimited"
+            ),
         },
         "security": [{"bearerAuth": []}],
         "paths": paths(),
@@ -411,11 +462,19 @@ def _document(max_items: int, max_bytes: int) -> dict:
                 for name, description in ERROR_CODES.values()
             }
             | {
+                "TooManyRequests": {
+                    "description": ERROR_CODES["429"][1],
+                    "headers": rate_headers(retry=True),
+                    "content": json_content(ref("schemas", "Error")),
+                }
+            }
+            | {
                 "ItemErrors": {
                     "description": "Some items are invalid; nothing was stored.",
                     "content": json_content(ref("schemas", "ItemErrors"), ITEM_ERRORS_EXAMPLE),
                 }
             },
+            "headers": HEADERS,
             "parameters": {
                 "IdempotencyKey": {
                     "name": "Idempotency-Key",
@@ -439,7 +498,11 @@ def _document(max_items: int, max_bytes: int) -> dict:
 
 def openapi_document(*, server_url: str) -> dict:
     """The document, with `server_url` (e.g. https://mos.example.com) as its server."""
-    document = dict(_document(settings.API_MAX_ITEMS, settings.API_MAX_BODY_BYTES))
+    document = dict(
+        _document(
+            settings.API_MAX_ITEMS, settings.API_MAX_BODY_BYTES, settings.API_RATE_LIMIT_PER_MINUTE
+        )
+    )
     return document | {"servers": [{"url": server_url}]}
 
 

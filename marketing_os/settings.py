@@ -233,6 +233,8 @@ UNSUBSCRIBE_MAILTO = os.environ.get("UNSUBSCRIBE_MAILTO", "")
 RESEND_WEBHOOK_SECRET = os.environ.get("RESEND_WEBHOOK_SECRET", "")
 API_MAX_ITEMS = int(env_number("API_MAX_ITEMS", 1000, minimum=1000))
 API_MAX_BODY_BYTES = int(env_number("API_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1024))
+# Requests a minute per API key unless the key says otherwise; 0: unlimited (docs/api.md).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
 # CSV uploads at or below this size are imported within the request; larger
 # ones run in a background process and report progress on the import page.
 IMPORT_INLINE_MAX_BYTES = int(env_number("IMPORT_INLINE_MAX_BYTES", 2 * 1024 * 1024))

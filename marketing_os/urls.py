@@ -21,6 +21,7 @@ urlpatterns = [
     path("automations/", include("automations.urls")),
     path("audit/", include("audit.urls")),
     path("settings/users/", include("marketing_os.user_urls")),
+    path("settings/api-keys/", include("marketing_os.api_key_urls")),
     path("unsubscribe/<str:token>/", unsubscribe_views.unsubscribe_page, name="unsubscribe"),
     path("webhooks/resend", webhooks.resend_webhook, name="resend_webhook"),
     path("", include("customers.home_urls")),

@@ -23,10 +23,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from customers.models import Customer
 from segments.handlers import HandlerFailed, run_handler
@@ -40,6 +44,14 @@ INTEGER_TYPES = {20, 21, 23}  # int8, int2, int4
 # "-- comment" cannot swallow the closing parenthesis.
 MEMBERS_PREFIX = "SELECT c.id FROM customers AS c WHERE c.id IN (SELECT s.customer_id FROM (\n"
 MEMBERS_SUFFIX = "\n) AS s (customer_id))"
+# The members to store come back as one value: the binary form of an int8[],
+# oldest customer first, which goes back unchanged as the parameter of the INSERT
+# (no Python object per member, either way). Oldest first because ids grow with
+# `created_date`: rows then reach both indexes of the table in ascending key order
+# (`position`, 1 = newest, is indexed descending), twice as fast as in reverse.
+OLDEST_FIRST = "ORDER BY c.created_date, c.id"
+STORED_PREFIX = "SELECT array_send(ARRAY(" + MEMBERS_PREFIX
+STORED_SUFFIX = MEMBERS_SUFFIX + f"\n{OLDEST_FIRST}))"
 DESCRIBE_PREFIX = "SELECT * FROM (\n"
 DESCRIBE_SUFFIX = "\n) AS s LIMIT 0"
 
@@ -77,9 +89,32 @@ def segment_customers(
     now = now or timezone.now()
     if max_age is None:
         max_age = timedelta(seconds=settings.SEGMENT_MAX_AGE_SECONDS)
+    read_generation(segment)
     if not segment.is_evaluation_fresh(now=now, max_age=max_age) or members_lost(segment):
         evaluate_segment(segment, now=now)
     return Customer.objects.filter(pk__in=stored_member_ids(segment))
+
+
+def read_generation(segment: CustomerSegment) -> None:
+    """Read the current generation afresh: another process may have evaluated since
+    `segment` was loaded. The generation before it stays until the next evaluation
+    but one, so a reader that loaded it keeps its rows."""
+    current = CustomerSegment.objects.filter(pk=segment.pk).values_list("members_generation")
+    segment.members_generation = (current.first() or (segment.members_generation,))[0]
+
+
+def segment_customers_page(segment: CustomerSegment, *, start: int, stop: int) -> QuerySet:
+    """Customers `start`+1 … `stop` of an evaluated SQL or function segment in the
+    customers page's default order (newest first), read by stored position: the
+    same few index entries for page 1,000 as for page 1. Reads the generation
+    `segment_customers` read (or wrote).
+
+    The order is the one at evaluation time; a customer deleted since leaves a
+    gap (a short page) until the next evaluation.
+    """
+    members = stored_members(segment).filter(position__gt=start, position__lte=stop)
+    customers = Customer.objects.filter(pk__in=members.values("customer_id"))
+    return customers.order_by("-created_date", "-id")
 
 
 def members_lost(segment: CustomerSegment) -> bool:
@@ -91,14 +126,16 @@ def members_lost(segment: CustomerSegment) -> bool:
     return bool(segment.last_count) and not stored_member_ids(segment).exists()
 
 
+def stored_members(segment: CustomerSegment) -> QuerySet[SegmentMember]:
+    """Rows of the segment's generation (see `read_generation`). The generation is
+    a literal so the planner can use the table's statistics to pick a plan for 30
+    or 300k rows."""
+    return SegmentMember.objects.filter(segment=segment, generation=segment.members_generation)
+
+
 def stored_member_ids(segment: CustomerSegment) -> QuerySet:
-    """Ids of the current generation, read afresh (another process may have
-    evaluated since `segment` was loaded). The generation is a literal so the
-    planner can use the table's statistics to pick a plan for 30 or 300k rows."""
-    current = CustomerSegment.objects.filter(pk=segment.pk).values_list("members_generation")
-    generation = current.first() or (segment.members_generation,)
-    members = SegmentMember.objects.filter(segment=segment, generation=generation[0])
-    return members.values("customer_id")
+    """Customer ids of the current generation (see `stored_members`)."""
+    return stored_members(segment).values("customer_id")
 
 
 def evaluate_segment(segment: CustomerSegment, *, now: datetime) -> Evaluation:
@@ -150,13 +187,24 @@ def preview_query(body: str) -> str:
     )
 
 
-class SandboxIds(list):
-    """Distinct ids of existing customers, as the sandboxed member query returns them."""
+class SandboxIds(bytes):
+    """Distinct ids of existing customers, oldest customer first, as the sandboxed
+    member query returns them: the binary form of an int8[] (`array_send`)."""
+
+
+class SandboxIdsDumper(Dumper):
+    """Sends `SandboxIds` back to PostgreSQL as the int8[] they came as."""
+
+    format = Format.BINARY
+    oid = postgres.types["int8"].array_oid
+
+    def dump(self, obj: SandboxIds) -> bytes:
+        return obj
 
 
 def sql_member_ids(sql: str) -> SandboxIds:
-    rows = run_checked(sql, lambda body: MEMBERS_PREFIX + body + MEMBERS_SUFFIX)
-    return SandboxIds(row[0] for row in rows)
+    rows = run_checked(sql, lambda body: STORED_PREFIX + body + STORED_SUFFIX)
+    return SandboxIds(rows[0][0])
 
 
 def run_checked(sql: str, build: Callable[[str], str | None]) -> list[tuple]:
@@ -212,7 +260,26 @@ def handler_member_ids(segment: CustomerSegment, *, now: datetime) -> Iterable[i
         raise SegmentError(str(failed)) from None
 
 
-INSERT_MEMBERS = "INSERT INTO customer_segment_members (segment_id, generation, customer_id) "
+INSERT_MEMBERS = (
+    "INSERT INTO customer_segment_members (segment_id, generation, customer_id, position) "
+)
+
+INSERT_FROM_ARRAY = INSERT_MEMBERS + (
+    "SELECT %s, %s, m.id, cardinality(a.ids) - m.n + 1 "
+    "FROM (SELECT %b::bigint[] AS ids) AS a, unnest(a.ids) WITH ORDINALITY AS m (id, n)"
+)
+# Position 1 is the newest customer; rows come out oldest first (see OLDEST_FIRST).
+POSITION = f"count(*) OVER () - row_number() OVER ({OLDEST_FIRST}) + 1"
+
+
+def insert_sandbox_ids(segment: CustomerSegment, generation: int, ids: SandboxIds) -> int:
+    """One INSERT of the array as it came from the sandbox; its order gives the positions.
+    Through a server-side-binding cursor, so the array travels as one binary
+    parameter (Django's cursor would spell 300k ids out as text)."""
+    with psycopg.Cursor(connection.connection) as raw:
+        raw.adapters.register_dumper(SandboxIds, SandboxIdsDumper)
+        raw.execute(INSERT_FROM_ARRAY, [segment.pk, generation, ids], prepare=False)
+        return raw.rowcount
 
 
 def store_members(segment: CustomerSegment, ids: Iterable[int] | QuerySet) -> int:
@@ -220,33 +287,35 @@ def store_members(segment: CustomerSegment, ids: Iterable[int] | QuerySet) -> in
 
     A QuerySet runs inside the database and a list of untrusted ids is joined
     to `customers`, so only existing customers are kept, each once; ids from
-    the sandbox (`SandboxIds`) are customers already. Rows are written as a new
+    the sandbox (`SandboxIds`) are customers already, in order. Each row
+    gets its `position` in the page's default order. Rows are written as a new
     generation; the one before stays for readers still iterating it (the
     sender), older ones are deleted.
     """
     if isinstance(ids, QuerySet):
         inner, params = ids.query.sql_with_params()
-        select = f"SELECT DISTINCT %s, %s, c.id FROM customers AS c WHERE c.id IN ({inner})"
-    elif isinstance(ids, SandboxIds):
-        select, params = "SELECT %s, %s, unnest(%s::bigint[])", [list(ids)]
-    else:
+        select = f"SELECT %s, %s, c.id, {POSITION} FROM customers AS c WHERE c.id IN ({inner})"
+    elif not isinstance(ids, SandboxIds):
         select = (
-            "SELECT DISTINCT %s, %s, c.id FROM unnest(%s::bigint[]) AS u (id) "
-            "JOIN customers AS c ON c.id = u.id"
+            f"SELECT %s, %s, c.id, {POSITION} FROM customers AS c "
+            "WHERE c.id IN (SELECT unnest(%s::bigint[]))"
         )
         params = [list(ids)]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             generation = next_generation(cursor, segment)
-            cursor.execute(INSERT_MEMBERS + select, [segment.pk, generation, *params])
-            count = cursor.rowcount
+            if isinstance(ids, SandboxIds):
+                count = insert_sandbox_ids(segment, generation, ids)
+            else:
+                cursor.execute(INSERT_MEMBERS + select, [segment.pk, generation, *params])
+                count = cursor.rowcount
             cursor.execute(
                 "DELETE FROM customer_segment_members WHERE segment_id = %s AND generation < %s",
                 [segment.pk, generation - 1],
             )
             # Fresh statistics, or the first page plans for a handful of members.
             cursor.execute("ANALYZE customer_segment_members")
-    except DatabaseError as error:
+    except (DatabaseError, psycopg.Error) as error:
         raise SegmentError(f"The segment's members could not be stored: {error}") from None
     segment.members_generation = generation
     return count

@@ -120,9 +120,19 @@ class SegmentMember(models.Model):
         db_constraint=False,
         db_index=False,  # members are only ever looked up by segment
     )
+    # 1-based rank in the customers page's default order (newest first: created_date
+    # DESC, id DESC) when the generation was written, so page N of that order is a
+    # range of this index whatever N is, instead of walking N pages of customers.
+    # Indexed descending: rows are written oldest first (segments.evaluation).
+    position = models.IntegerField()
 
     class Meta:
         db_table = "customer_segment_members"
+        indexes = [
+            models.Index(
+                fields=["segment", "generation", "-position"], name="segment_members_position_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"segment {self.segment_id}: customer {self.customer_id}"

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -6,6 +7,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_http_methods, require_POST
 from django_tables2 import RequestConfig
+from django_tables2.rows import BoundRows
 
 from audit.history import history_table
 from customers.filters import CustomerFilter
@@ -20,6 +22,7 @@ from segments.evaluation import (
     evaluate_segment,
     preview_segment_sql,
     segment_customers,
+    segment_customers_page,
 )
 from segments.filters import SegmentFilter
 from segments.forms import SegmentForm
@@ -29,6 +32,9 @@ from segments.sql_policy import pretty_sql
 from segments.tables import SegmentTable
 
 EMPTY = "This segment has no customers yet."
+DEFAULT_ORDER = tuple(CustomerTable._meta.order_by)  # ("-created",): newest first
+# CustomerTable's rows without a per-cell attribute lookup (a fifth of the page's time).
+ROWS_TEMPLATE = "segments/customer_table.html"
 
 
 def segment_list(request: HttpRequest) -> HttpResponse:
@@ -66,25 +72,40 @@ def segment_customer_list(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("segments:detail", pk=segment.pk)
     filterset = CustomerFilter(request.GET, queryset=customers)
     empty_text = "No customers in this segment match." if filterset.is_searching else EMPTY
-    table = CustomerTable(filterset.qs, empty_text=empty_text)
+    table = CustomerTable(filterset.qs, empty_text=empty_text, template_name=ROWS_TEMPLATE)
     paginate = PAGINATE
     if segment.type != CustomerSegment.Type.MANUAL and not filterset.is_searching:
-        paginate = PAGINATE | {"paginator_class": counted_paginator(segment.last_count)}
+        paginate = PAGINATE | {"paginator_class": stored_paginator(segment)}
     RequestConfig(request, paginate=paginate).configure(table)
     context = {"segment": segment, "filter": filterset, "table": table}
     return render(request, "segments/segment_customers.html", context)
 
 
-def counted_paginator(count: int | None) -> type[EstimatedCountPaginator]:
-    """A paginator that trusts the count the evaluation just stored: counting
-    300k stored members again on every page view costs more than the page."""
+def stored_paginator(segment: CustomerSegment) -> type[EstimatedCountPaginator]:
+    """A paginator over an evaluated segment's stored members (not searching).
 
-    class CountedPaginator(EstimatedCountPaginator):
+    It trusts the count the evaluation stored (counting 300k members again on
+    every view costs more than the page), and in the default order (newest
+    first) reads page N by stored position, so page 1,000 costs what page 1
+    does; other orders page through the join as any list does.
+    """
+
+    class StoredPaginator(EstimatedCountPaginator):
         @cached_property
         def count(self) -> int:
+            count = segment.last_count
             return count if count is not None else super().count
 
-    return CountedPaginator
+        def page(self, number: object) -> Page:
+            rows = self.object_list
+            if tuple(rows.table.order_by or ()) != DEFAULT_ORDER:
+                return super().page(number)
+            number = self.validate_number(number)
+            start = (number - 1) * self.per_page
+            customers = segment_customers_page(segment, start=start, stop=start + self.per_page)
+            return self._get_page(BoundRows(customers, table=rows.table), number, self)
+
+    return StoredPaginator
 
 
 @requires(roles.CHANGE_SEGMENT)

@@ -100,3 +100,37 @@ def test_the_docs_page_answers_405_in_json_to_a_post(logged_in):
 
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
+
+
+def test_operations_with_a_scope_document_403_and_every_keyed_one_429(api):
+    document = api.get("openapi.json").json()
+    operations = {
+        (path, method): operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+    scoped = {
+        key: op for key, op in operations.items() if op.get("security", [{}])[0].get("bearerAuth")
+    }
+
+    assert {
+        (path, method, op["security"][0]["bearerAuth"][0]) for (path, method), op in scoped.items()
+    } == {
+        ("/api/v1/customers", "post", "ingest"),
+        ("/api/v1/customer-attributes", "post", "ingest"),
+        ("/api/v1/funnel-events", "post", "ingest"),
+        ("/api/v1/customers/{lms_lead_id}", "get", "read"),
+    }
+    for op in scoped.values():
+        assert {"403", "429"} <= set(op["responses"])
+        success = next(
+            answer for status, answer in op["responses"].items() if status.startswith("2")
+        )
+        assert set(success["headers"]) == {
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        }
+    assert "429" in operations[("/api/v1/openapi.json", "get")]["responses"]
+    too_many = document["components"]["responses"]["TooManyRequests"]
+    assert "Retry-After" in too_many["headers"]

@@ -247,6 +247,8 @@ def test_re_subscribing_records_the_admin_but_not_the_address_or_name(admin_clie
 
 def test_bulk_ingest_through_the_api_and_csv_writes_no_entries(client, tmp_path):
     api = Api(client, create_api_key("upstream")[1])
+    AuditEntry.objects.get(action=Action.CREATE)  # making the key is recorded, using it is not
+    ingest = AuditEntry.objects.exclude(action=Action.CREATE)
     items = [
         {
             "lms_lead_id": f"B-{n}",
@@ -260,14 +262,14 @@ def test_bulk_ingest_through_the_api_and_csv_writes_no_entries(client, tmp_path)
     assert api.post("customer-attributes", attribute | {"field_value": 3}).status_code == 200
     event = {"lms_lead_id": "B-1", "funnel_type": "sales", "from_stage": None, "to_stage": "lead"}
     assert api.post("funnel-events", event).status_code == 201
-    assert not AuditEntry.objects.exists()
+    assert not ingest.exists()
     path = tmp_path / "more.csv"
     path.write_text(
         "lms_lead_id,email\n" + "".join(f"C-{n},c{n}@example.com\n" for n in range(300))
     )
     call_command("import_csv", "customers", str(path), stdout=StringIO(), stderr=StringIO())
     assert Customer.objects.count() == 350
-    assert list(AuditEntry.objects.values_list("action", flat=True)) == [Action.UPLOAD]
+    assert list(ingest.values_list("action", flat=True)) == [Action.UPLOAD]
 
 
 def test_entries_cannot_be_changed_or_deleted_even_in_sql():

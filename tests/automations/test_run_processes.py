@@ -61,7 +61,9 @@ def test_a_run_killed_mid_way_is_resumed_and_everyone_gets_exactly_one_email(fak
 
 def test_a_second_run_while_the_first_sends_exits_at_once_as_already_running(fake_resend):
     automation = make_sending_automation(make_recipients(300))
-    fake_resend.hang_seconds = 1.0  # three calls: the first run sends for three seconds
+    # Three calls of 4 s each: the first run is still sending while the second starts,
+    # even when a busy machine takes seconds to start a Django process.
+    fake_resend.hang_seconds = 4.0
     first = start(automation.pk, fake_resend, "--now")
     wait_for(lambda: Run.objects.filter(automation=automation, outbox_ready=True).exists())
     started = time.monotonic()

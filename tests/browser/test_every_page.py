@@ -25,6 +25,7 @@ from automations.runs import run_automation
 from customers.models import Customer
 from funnel.demo_data import load_demo_data
 from funnel.models import FunnelEvent
+from marketing_os.models import create_api_key
 from marketing_os.roles import ADMIN, MARKETER, ROLES, VIEWER, Role
 from segments.evaluation import evaluate_segment
 from segments.models import CustomerSegment
@@ -70,6 +71,10 @@ SCREENS = [
     Screen("import-new", "/imports/new/?kind=customers", MARKETER),
     Screen("audit", "/audit/", VIEWER),
     Screen("users", "/settings/users/", ADMIN),
+    Screen("api-keys", "/settings/api-keys/", ADMIN),
+    Screen("api-key-new", "/settings/api-keys/new/", ADMIN),
+    Screen("api-key", "/settings/api-keys/{api_key}/", ADMIN),
+    Screen("api-key-revoke", "/settings/api-keys/{api_key}/revoke/", ADMIN),
 ]
 
 
@@ -110,7 +115,11 @@ def living_system(fake_resend, monkeypatch, tmp_path) -> SimpleNamespace:
     leads = tmp_path / "leads-november.csv"
     leads.write_text("lms_lead_id,first_name,mobile\nLMS-2026-000003,,+91 90000 00003\n,Nobody,\n")
     call_command("import_csv", "customers", str(leads), stdout=StringIO())
+    api_key, _ = create_api_key("LMS sync", scopes=["ingest"])
+    create_api_key("BI reader", scopes=["read"], rate_limit_per_minute=60)
+    create_api_key("Old CRM bridge")[0].revoke(now=NOW)
     return SimpleNamespace(
+        api_key=api_key.pk,
         customer=customer.order_by("pk").first().pk,
         event=FunnelEvent.objects.order_by("pk").first().pk,
         segment=segment.pk,

@@ -101,11 +101,11 @@ READER_LINKS = [
     [
         (VIEWER, READER_LINKS),
         (MARKETER, READER_LINKS),
-        (ADMIN, [*READER_LINKS, "Users"]),
+        (ADMIN, [*READER_LINKS, "Users", "API keys"]),
     ],
     ids=str,
 )
-def test_the_nav_shows_users_only_to_admins(role, links):
+def test_the_nav_shows_users_and_api_keys_only_to_admins(role, links):
     client = Client()
     client.force_login(make_user("someone", role))
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from automations import run_views
 from automations.models import Automation, Run, Suppression
 from customers.models import ImportJob
+from marketing_os.models import ApiKey, create_api_key
 from marketing_os.roles import ADMIN, MARKETER, ROLES, VIEWER, Role
 from segments.models import CustomerSegment
 from templates_app.models import MessageTemplate
@@ -38,7 +39,9 @@ def things(fake_resend, monkeypatch):
     automation = make_sending_automation([customer], template=make_email_template())
     segment = CustomerSegment.objects.create(name="All", type="sql", selection_sql=SQL)
     other = make_user("someone", VIEWER)
+    api_key, _ = create_api_key("upstream")
     return SimpleNamespace(
+        api_key=api_key,
         customer=customer,
         automation=automation,
         segment=segment,
@@ -63,6 +66,7 @@ def snapshot(t: SimpleNamespace) -> tuple:
         list(t.started),
         len(t.resend.emails),
         list(User.objects.order_by("pk").values_list("username", "is_active", "groups__name")),
+        list(ApiKey.objects.order_by("pk").values_list("name", "revoked_at")),
     )
 
 
@@ -299,6 +303,30 @@ ACTIONS = [
         lambda t: reverse("users:edit", args=[t.other.pk]),
         ADMIN,
         lambda t: {"role": "marketer", "is_active": "on"},
+        writes=True,
+    ),
+    Action("API keys page", "get", lambda t: reverse("api_keys:list"), ADMIN),
+    Action("new API key page", "get", lambda t: reverse("api_keys:new"), ADMIN),
+    Action(
+        "create an API key",
+        "post",
+        lambda t: reverse("api_keys:new"),
+        ADMIN,
+        lambda t: {"name": "CRM", "scopes": ["ingest"], "rate_limit_per_minute": ""},
+        writes=True,
+    ),
+    Action("API key page", "get", lambda t: reverse("api_keys:detail", args=[t.api_key.pk]), ADMIN),
+    Action(
+        "revoke API key page",
+        "get",
+        lambda t: reverse("api_keys:revoke", args=[t.api_key.pk]),
+        ADMIN,
+    ),
+    Action(
+        "revoke an API key",
+        "post",
+        lambda t: reverse("api_keys:revoke", args=[t.api_key.pk]),
+        ADMIN,
         writes=True,
     ),
 ]

@@ -184,3 +184,35 @@ def test_an_evaluation_that_found_nobody_is_reused_while_fresh(now):
     evaluate_segment(segment, now=now)
     make_customer()
     assert ids(segment_customers(segment, now=now + timedelta(minutes=1))) == []
+
+
+def test_stored_members_keep_their_place_in_the_pages_order(now):
+    # Created out of id order, two at one moment: newest first, ties newest id first.
+    older, newest, tied_low, tied_high = (
+        make_customer(now=now - timedelta(days=days)) for days in (9, 1, 4, 4)
+    )
+    segment = make_sql_segment("SELECT id FROM customers UNION ALL SELECT id FROM customers")
+    evaluate_segment(segment, now=now)
+    stored = SegmentMember.objects.filter(segment=segment).order_by("position")
+    assert list(stored.values_list("position", "customer_id")) == [
+        (1, newest.pk),
+        (2, tied_high.pk),
+        (3, tied_low.pk),
+        (4, older.pk),
+    ]
+    assert segment.last_count == 4
+
+
+def test_an_sql_segment_that_finds_nobody_stores_nobody(now):
+    make_customer()
+    segment = make_sql_segment("SELECT id FROM customers WHERE false")
+    assert evaluate_segment(segment, now=now).count == 0
+    assert not SegmentMember.objects.exists()
+
+
+def test_a_trailing_semicolon_and_comment_do_not_break_storing(now):
+    kept = make_customer(first_name="Kept")
+    make_customer(first_name="Other")
+    segment = make_sql_segment("SELECT id FROM customers WHERE first_name = 'Kept'; -- kept only")
+    assert evaluate_segment(segment, now=now).count == 1
+    assert ids(segment_customers(segment, now=now)) == [kept.pk]

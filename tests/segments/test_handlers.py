@@ -6,7 +6,7 @@ from customers.models import Customer
 from funnel.models import FunnelEvent
 from segments.evaluation import SegmentError, segment_customers
 from segments.handlers import REGISTRY, HandlerFailed, handler, handler_choices, run_handler
-from segments.models import CustomerSegment
+from segments.models import CustomerSegment, SegmentMember
 from tests.factories import make_customer, make_event
 from tests.segments.factories import make_segment
 
@@ -118,3 +118,21 @@ def test_no_funnel_events_finds_customers_never_in_a_funnel(now):
     quiet, busy = make_customer(), make_customer()
     make_event(busy)
     assert ids(segment_customers(function_segment("no_funnel_events"), now=now)) == [quiet.pk]
+
+
+def test_every_kind_of_handler_result_is_stored_in_page_order(registered, now):
+    # Created out of id order, two on one day: newest first, ties newest id first.
+    older, newest, tied_low, tied_high = (
+        make_customer(now=now - timedelta(days=days)) for days in (9, 1, 4, 4)
+    )
+    expected = [newest.pk, tied_high.pk, tied_low.pk, older.pk]
+    everyone = [older.pk, newest.pk, tied_low.pk, tied_high.pk]
+    registered("as_list", lambda *, now: [*everyone, 987654321])
+    registered("as_query", lambda *, now: Customer.objects.values("id"))
+    for name in ("as_list", "as_query"):
+        segment = function_segment(name)
+        segment_customers(segment, now=now)
+        stored = SegmentMember.objects.filter(segment=segment).order_by("position")
+        assert list(stored.values_list("position", "customer_id")) == list(
+            enumerate(expected, start=1)
+        ), name

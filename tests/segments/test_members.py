@@ -155,3 +155,21 @@ def test_a_refused_file_is_reported_on_the_page(logged_in):
     )
     assert "Saved, but:" in response.content.decode()
     assert not CustomerSegmentCustomer.objects.exists()
+
+
+def test_replace_keeps_who_stays_drops_who_left_and_adds_who_came(now):
+    leaving, staying, coming = make_customers(3)
+    segment = make_manual_segment([leaving, staying])
+    result = upload(segment, f"customer_id\n{staying.pk}\n{coming.pk}\n", mode="replace", now=now)
+    assert member_ids(segment) == sorted([staying.pk, coming.pk])
+    assert result.added == 2  # the list's size after a replace
+
+
+def test_replacing_a_list_with_itself_changes_nothing(now):
+    customers = make_customers(3)
+    segment = make_manual_segment(customers)
+    before = set(CustomerSegmentCustomer.objects.filter(customer_segment=segment).values_list("pk"))
+    csv = "customer_id\n" + "".join(f"{c.pk}\n" for c in customers)
+    result = upload(segment, csv, mode="replace", now=now)
+    after = set(CustomerSegmentCustomer.objects.filter(customer_segment=segment).values_list("pk"))
+    assert result.added == 3 and after == before

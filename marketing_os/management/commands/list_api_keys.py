@@ -8,16 +8,18 @@ def when(moment: object) -> str:
 
 
 class Command(BaseCommand):
-    help = "List API keys: id, name, prefix, created, last used, revoked."
+    help = "List API keys: id, name, prefix, scopes, rate limit, created, last used, revoked."
 
     def handle(self, *args: object, **options: object) -> None:
-        rows = [("id", "name", "prefix", "created", "last used", "revoked")]
+        rows = [("id", "name", "prefix", "scopes", "rate limit", "created", "last used", "revoked")]
         for key in ApiKey.objects.order_by("created_at", "pk"):
             rows.append(
                 (
                     str(key.pk),
                     key.name,
                     key.prefix,
+                    key.scopes_display.replace(" ", ""),
+                    key.rate_limit_display,
                     when(key.created_at),
                     when(key.last_used_at),
                     when(key.revoked_at),

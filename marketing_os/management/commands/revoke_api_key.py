@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from audit.actors import acting_as, command_actor
 from marketing_os.models import ApiKey
 
 
@@ -17,7 +18,9 @@ class Command(BaseCommand):
             raise CommandError(f"No API key has id or prefix {key!r}.") from None
         except ApiKey.MultipleObjectsReturned:
             raise CommandError(f"Several API keys match {key!r}: give the id.") from None
-        if not api_key.revoke(now=timezone.now()):
+        with acting_as(command_actor("revoke_api_key")):  # the audit trail's "who"
+            revoked = api_key.revoke(now=timezone.now())
+        if not revoked:
             self.stdout.write(f"API key {api_key} was already revoked.")
             return
         self.stdout.write(f"Revoked API key {api_key.pk} {api_key}.")
