@@ -28,7 +28,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.segments import check_bench_database, describe_machine, ensure_database
+from bench.database import check_bench_database, ensure_database
+from bench.machine import describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/mos_bench_send"
