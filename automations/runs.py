@@ -224,9 +224,8 @@ def regain_database(
                 f"({attempt} attempts; last error: {one_line(error)}). The run is unfinished: "
                 f"the next run_automation {lock.automation_id} resumes it."
             )
-        pause = min(
-            delay * (0.5 + random.random() / 2), limit - waited
-        )  # the last try at the bound
+        jittered = delay * (0.5 + random.random() / 2)
+        pause = min(jittered, limit - waited)  # the last attempt falls at the bound
         log.warning(
             "Run %s: database still unreachable after %.1f s (attempt %d: %s); next try in %.1f s.",
             run_id,
