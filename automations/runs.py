@@ -13,18 +13,27 @@
 4. The outbox: one `Delivery` per segment member, classified (skip reasons)
    and numbered into batches of 100 by one INSERT … SELECT, with the `Batch`
    rows and their idempotency keys, in one transaction, before any call.
-5. `sending.send_run` sends the pending batches and finishes the run.
+5. `sending.send_run` sends the pending batches and finishes the run. When
+   the database connection drops mid-run, `regain_database` reconnects (with
+   backoff, for at most `RUN_DATABASE_RETRY_SECONDS`) and takes the lock
+   again, and the run goes on from what was recorded; past the bound it stops
+   unfinished (`DatabaseLost`, exit 69) for the next invocation to resume.
 """
 
+import logging
 import os
+import random
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count
 
 from audit.recording import Action, record
@@ -34,6 +43,8 @@ from segments.evaluation import SegmentError, segment_customers
 from templates_app import mailer
 from templates_app.rendering import RenderedMessage
 
+log = logging.getLogger(__name__)
+
 LOCK_NAMESPACE = 6_006  # pg_try_advisory_lock(namespace, automation id)
 BATCH_SIZE = mailer.BATCH_LIMIT
 # An address Resend will take: something@something.tld, no spaces or angle brackets.
@@ -41,13 +52,19 @@ VALID_EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 
 class Refused(Exception):
-    """The run cannot start; the message is one line for the operator."""
+    """The run cannot start (or go on); the message is one line for the operator."""
 
     exit_code = 1
 
 
 class AlreadyRunning(Refused):
     exit_code = 75  # EX_TEMPFAIL, as scripts/run-automation.sh answers a held flock
+
+
+class DatabaseLost(Refused):
+    """The database stayed unreachable past the bound; the run is left unfinished."""
+
+    exit_code = 69  # EX_UNAVAILABLE: the next invocation resumes the run
 
 
 @dataclass
@@ -74,7 +91,7 @@ def run_automation(
     automation = _load(automation_id)
     if dry_run:
         return sending.dry_run(automation, now=now, force=force)
-    with automation_lock(automation.pk):
+    with automation_lock(automation.pk) as lock:
         run = unfinished_run(automation)
         if run is None:
             run, outcome = start_run(automation, now=now, scheduled=scheduled, force=force)
@@ -84,7 +101,9 @@ def run_automation(
             refuse_if_unconfigured(run)
             details = {"summary": f"resumed run {run.pk}", "run": run.pk, "resumed": True}
             record(automation, action=Action.RUN, now=now, details=details)
-        return sending.send_run(run, progress=progress)
+        return sending.send_run(
+            run, progress=progress, reconnect=lambda error: regain_database(lock, run.pk, error)
+        )
 
 
 def _load(automation_id: int) -> Automation:
@@ -98,17 +117,151 @@ def _load(automation_id: int) -> Automation:
     return automation
 
 
-@contextmanager
-def automation_lock(automation_id: int) -> Iterator[None]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, automation_id])
-        if not cursor.fetchone()[0]:
-            raise AlreadyRunning(f"Automation {automation_id} is already running.")
-    try:
-        yield
-    finally:
+class AutomationLock:
+    """`pg_try_advisory_lock(6006, id)` on this process's database session.
+
+    The lock lives and dies with the session: a lost connection loses it, and
+    `take` after reconnecting asks for it again (`held` says whether we have it)."""
+
+    def __init__(self, automation_id: int):
+        self.automation_id = automation_id
+        self.held = False
+
+    def take(self) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, automation_id])
+            cursor.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, self.automation_id]
+            )
+            self.held = cursor.fetchone()[0]
+        return self.held
+
+    def still_held(self) -> bool:
+        """Whether this session holds the lock (False when the session is gone).
+
+        Not "is the connection usable": Django quietly opens a new connection
+        when a transaction's rollback fails, and the new session holds nothing."""
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = %s AND objid = %s AND objsubid = 2 "
+                    "AND pid = pg_backend_pid() AND granted)",
+                    [LOCK_NAMESPACE, self.automation_id],
+                )
+                return cursor.fetchone()[0]
+        except DatabaseError:
+            return False
+
+    def release(self) -> None:
+        if not self.held or connection.connection is None:
+            return  # never taken, or gone with its session
+        self.held = False
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, self.automation_id]
+                )
+        except DatabaseError:
+            pass  # the session died: so did its lock
+
+
+@contextmanager
+def automation_lock(automation_id: int) -> Iterator[AutomationLock]:
+    lock = AutomationLock(automation_id)
+    if not lock.take():
+        raise AlreadyRunning(f"Automation {automation_id} is already running.")
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+RECONNECT_FIRST_DELAY = 0.5  # seconds; doubles after each failed attempt
+RECONNECT_MAX_DELAY = 5.0  # so a run is back at most ~5 s after its database
+
+
+def regain_database(
+    lock: AutomationLock,
+    run_id: int,
+    error: Exception,
+    *,
+    limit: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bool:
+    """After a database error: False if this session still holds the lock (the
+    error was something else); otherwise reconnect with backoff, take the lock
+    again and return True.
+
+    Raises `DatabaseLost` when the database stays away longer than `limit`
+    (`RUN_DATABASE_RETRY_SECONDS`), and `AlreadyRunning` when another process
+    took the automation's lock while this one was disconnected."""
+    if lock.still_held():
+        return False
+    limit = settings.RUN_DATABASE_RETRY_SECONDS if limit is None else limit
+    lock.held = False  # it went with the session
+    started, delay, attempt = clock(), RECONNECT_FIRST_DELAY, 0
+    log.warning(
+        "Run %s lost its database connection (%s); reconnecting for up to %g s.",
+        run_id,
+        one_line(first_cause(error)),
+        limit,
+    )
+    while True:
+        attempt += 1
+        try:
+            connection.close()
+            connection.ensure_connection()
+            taken = lock.take()
+            break
+        except DatabaseError as again:
+            error = again
+        waited = clock() - started
+        if waited >= limit:
+            connection.close()
+            raise DatabaseLost(
+                f"Run {run_id} stopped: the database was unreachable for {waited:.0f} s "
+                f"({attempt} attempts; last error: {one_line(error)}). The run is unfinished: "
+                f"the next run_automation {lock.automation_id} resumes it."
+            )
+        jittered = delay * (0.5 + random.random() / 2)
+        pause = min(jittered, limit - waited)  # the last attempt falls at the bound
+        log.warning(
+            "Run %s: database still unreachable after %.1f s (attempt %d: %s); next try in %.1f s.",
+            run_id,
+            waited,
+            attempt,
+            one_line(error),
+            pause,
+        )
+        sleep(pause)
+        delay = min(delay * 2, RECONNECT_MAX_DELAY)
+    if not taken:
+        raise AlreadyRunning(
+            f"Automation {lock.automation_id} was taken over by another process while the "
+            f"database was away; run {run_id} goes on there."
+        )
+    log.warning(
+        "Run %s: database back after %.1f s (%d attempts), lock on automation %s taken again; "
+        "resuming from what was recorded.",
+        run_id,
+        clock() - started,
+        attempt,
+        lock.automation_id,
+    )
+    return True
+
+
+def first_cause(error: BaseException) -> BaseException:
+    """The database error that started it: Django's own reconnect attempt inside a failed
+    rollback raises a second error whose context is the first."""
+    while isinstance(error.__context__, DatabaseError | psycopg.Error):
+        error = error.__context__
+    return error
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def unfinished_run(automation: Automation) -> Run | None:

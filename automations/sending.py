@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -180,36 +180,77 @@ def send_run(
     *,
     progress: Callable[[Run], None] | None = None,
     clock: Callable[[], datetime] = timezone.now,
+    reconnect: Callable[[Exception], bool] | None = None,
 ) -> "runs.Outcome":
     """Send every pending batch of `run`, then finish it.
 
     One call is in flight (on a worker thread, HTTP only) while this thread
     reads and renders the next batch and records the last one: the database
     stays on this thread's connection.
+
+    After a database error `reconnect(error)` says whether the connection was
+    lost (and the run's lock with it); if so it has got both back (or it
+    raises), and sending goes on from what the database recorded: the call in
+    flight is recorded unless it already was, nothing recorded is sent again,
+    and a batch never recorded is sent again under its idempotency key.
     """
-    if not run.outbox_ready:  # the process died while writing it: nothing was sent
-        try:
-            runs.write_outbox(run, now=run.started_at)
-        except SegmentError as error:
-            return _fail(run, f"The segment could not be evaluated: {error}", clock())
-    try:
-        compiled = compile_template(run.template_type, run.subject, normalise_newlines(run.message))
-    except TemplateSyntaxError as error:
-        return _fail(run, f"The template does not compile: {error}", clock())
     pacer = Pacer(settings.RESEND_REQUESTS_PER_SECOND)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"run-{run.pk}") as caller:
-        in_flight: Prepared | None = None
+        sender = _Sender(run, caller, pacer, clock=clock, progress=progress)
+        reconnected = False
+        while True:
+            try:
+                if reconnected:
+                    run.refresh_from_db()  # what was recorded before the connection went
+                    if run.status not in Run.UNFINISHED:  # another process finished it
+                        return runs.Outcome(
+                            f"{summary(run)} (finished by another process)", run=run
+                        )
+                return sender.send()
+            except (OperationalError, InterfaceError) as error:
+                if reconnect is None or not reconnect(error):
+                    raise  # not a lost connection (or nobody to get it back)
+                reconnected = True
+
+
+class _Sender:
+    """One run's sending; its state (the call in flight) outlives a lost connection."""
+
+    def __init__(self, run: Run, caller: Executor, pacer: Pacer, *, clock, progress):
+        self.run, self.caller, self.pacer = run, caller, pacer
+        self.clock, self.progress = clock, progress
+        self.in_flight: Prepared | None = None  # called, not yet recorded
+
+    def send(self) -> "runs.Outcome":
+        run, clock = self.run, self.clock
+        if not run.outbox_ready:  # the process died while writing it: nothing was sent
+            try:
+                runs.write_outbox(run, now=run.started_at)
+            except SegmentError as error:
+                return _fail(run, f"The segment could not be evaluated: {error}", clock())
         try:
+            compiled = compile_template(
+                run.template_type, run.subject, normalise_newlines(run.message)
+            )
+        except TemplateSyntaxError as error:
+            return _fail(run, f"The template does not compile: {error}", clock())
+        try:
+            if self.in_flight:  # called before the connection was lost
+                self.settle()
             for batch in runs.pending_batches(run):
                 ready = prepare_batch(run, batch, compiled=compiled, now=clock())
-                if in_flight:
-                    settle_batch(run, in_flight, clock=clock, progress=progress)
-                in_flight = _start_call(ready, caller, pacer, now=clock())
-            if in_flight:
-                settle_batch(run, in_flight, clock=clock, progress=progress)
+                if self.in_flight:
+                    self.settle()
+                self.in_flight = _start_call(ready, self.caller, self.pacer, now=clock())
+            if self.in_flight:
+                self.settle()
         except RunStopped as error:
             return _fail(run, f"Resend refused the API key: {error}", clock())
-    return finish_run(run, now=clock())
+        return finish_run(run, now=clock())
+
+    def settle(self) -> None:
+        settle_batch(self.run, self.in_flight, clock=self.clock, progress=self.progress)
+        self.in_flight = None
 
 
 def prepare_batch(run: Run, batch: Batch, *, compiled: CompiledTemplate, now) -> Prepared:
@@ -296,18 +337,23 @@ RECORD_FAILED = """
 
 
 def _record(run, batch, status, accepted, failures, attempts, now) -> None:
-    """One batch's outcome, its deliveries and the run's counters, together."""
+    """One batch's outcome, its deliveries and the run's counters, together.
+
+    Only a pending batch is recorded: after a lost connection the same outcome
+    may be offered again when its first commit did go through."""
     with transaction.atomic(), connection.cursor() as cursor:
+        recorded = Batch.objects.filter(pk=batch.pk, status=Batch.Status.PENDING).update(
+            status=status,
+            attempts=F("attempts") + attempts,
+            last_error=next(iter(failures.values()), "") if status != Batch.Status.SENT else "",
+        )
+        if not recorded:
+            return
         if accepted:
             ids, resend_ids = zip(*accepted, strict=True)
             cursor.execute(RECORD_ACCEPTED, [attempts, now, list(ids), list(resend_ids)])
         if failures:
             cursor.execute(RECORD_FAILED, [attempts, list(failures), list(failures.values())])
-        Batch.objects.filter(pk=batch.pk).update(
-            status=status,
-            attempts=F("attempts") + attempts,
-            last_error=next(iter(failures.values()), "") if status != Batch.Status.SENT else "",
-        )
         Run.objects.filter(pk=run.pk).update(
             accepted=F("accepted") + len(accepted), failed=F("failed") + len(failures)
         )

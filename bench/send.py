@@ -28,7 +28,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.segments import check_bench_database, describe_machine, ensure_database
+from bench.database import check_bench_database, ensure_database
+from bench.machine import describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/mos_bench_send"
@@ -167,9 +168,9 @@ def timed_run(automation, *, rate: float):
 
 
 class fake_resend:  # noqa: N801 (used as a context manager, like open)
-    def __init__(self, *, port: int, rate: float):
+    def __init__(self, *, port: int, rate: float, options: tuple[str, ...] = ()):
         self.command = [sys.executable, "-m", "tests.fake_resend", "--port", str(port)]
-        self.command += ["--rate", str(rate), "--api-key", API_KEY]
+        self.command += ["--rate", str(rate), "--api-key", API_KEY, *options]
         self.port = port
 
     def __enter__(self):

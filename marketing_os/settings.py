@@ -221,6 +221,11 @@ CONTENT_SECURITY_POLICY = {
 RESEND_API_KEY = os.environ.get("RESEND_API_KEY", "")
 EMAIL_FROM = os.environ.get("EMAIL_FROM", "")
 RESEND_REQUESTS_PER_SECOND = env_number("RESEND_REQUESTS_PER_SECOND", 2, minimum=0.01)
+# How long one call to Resend may take before it counts as failed (and is retried).
+RESEND_TIMEOUT_SECONDS = env_number("RESEND_TIMEOUT_SECONDS", 20, minimum=0.1)
+# A run that loses its database reconnects for at most this long, then stops
+# unfinished (exit 69) for the next invocation to resume (docs/sending.md, Faults).
+RUN_DATABASE_RETRY_SECONDS = env_number("RUN_DATABASE_RETRY_SECONDS", 300, minimum=0)
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Unsubscribe (docs/unsubscribe.md): an address for List-Unsubscribe's mailto (optional), and
 # the signing secret of the Resend webhook ("whsec_…"; the webhook answers 503 without it).

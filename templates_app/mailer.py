@@ -21,7 +21,7 @@ from resend.exceptions import ResendError
 
 DEFAULT_API_URL = "https://api.resend.com"
 BATCH_LIMIT = 100
-TIMEOUT_SECONDS = 20
+TIMEOUT_SECONDS = 20  # when settings has no RESEND_TIMEOUT_SECONDS
 
 
 class MailerNotConfigured(Exception):
@@ -115,7 +115,8 @@ def _configure() -> None:
         raise MailerNotConfigured(problem)
     resend.api_key = settings.RESEND_API_KEY
     resend.api_url = os.environ.get("RESEND_API_URL") or DEFAULT_API_URL
-    resend.default_http_client = resend.RequestsClient(timeout=TIMEOUT_SECONDS)
+    timeout = getattr(settings, "RESEND_TIMEOUT_SECONDS", None) or TIMEOUT_SECONDS
+    resend.default_http_client = resend.RequestsClient(timeout=timeout)
 
 
 def _params(email: Email) -> dict:

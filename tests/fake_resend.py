@@ -17,14 +17,24 @@ does). It implements what Marketing OS uses:
   token) and accepts nothing.
 
 Switches for failure tests: `respond_next(status, times=…, retry_after=…)`
-answers the next calls with an error (e.g. 429 with `Retry-After`, 500);
-`failure_rate` answers that share of calls with 500 (seeded, repeatable);
+answers the next calls with an error (e.g. 429 with `Retry-After`, 500),
+`fail_next(kind, times=…)` fails them in one of the ways `FAILURES` lists;
+`failure_rate` fails that share of calls (seeded by `seed`, so the same calls
+fail again on a rerun) in the ways `failure_mix` weighs (default: all 500s;
+`REALISTIC_MIX` mixes 500, 503, 429 with `Retry-After`, connection resets and
+timeouts, some of them *after* accepting the emails — see `FAILURES`);
 `hang_seconds` delays every answer (to test timeouts); `reject` names addresses
-answered as invalid. `accepted_by_recipient()`
-counts accepted emails per address, for exactly-once assertions.
+answered as invalid.
+
+For exactly-once checks: `accepted` logs every email accepted (recipient,
+idempotency key, id; a replay adds nothing), `accepted_by_recipient()` counts
+them per address; `GET /_stats` (counts, failures injected by kind) and
+`GET /_accepted` (the log) serve the same to a benchmark driving a standalone
+fake.
 
 Runnable on its own for demos and benchmarks:
-`python -m tests.fake_resend --port 8025 [--rate 2] [--failure-rate 0.1]`.
+`python -m tests.fake_resend --port 8025 [--rate 2] [--failure-rate 0.3]
+[--failure-mix realistic] [--seed 4] [--timeout-seconds 25]`.
 """
 
 import argparse
@@ -32,6 +42,8 @@ import hashlib
 import json
 import random
 import re
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -43,6 +55,29 @@ import pytest
 
 BATCH_LIMIT = 100
 
+# How an injected failure looks to the client. "before" kinds are answered
+# without looking at the emails; "after" kinds accept them first (Resend did the
+# work, the answer was lost), so only the idempotency key prevents a double send.
+FAILURES = {
+    "500": "500 Internal Server Error, nothing accepted",
+    "503": "503 Service Unavailable, nothing accepted",
+    "429": "429 with Retry-After (`retry_after_seconds`), nothing accepted",
+    "reset": "the connection reset (TCP RST) before any answer, nothing accepted",
+    "reset_after_accept": "the emails accepted, then the connection reset before the answer",
+    "timeout": "no answer for `timeout_seconds` (longer than the client waits), nothing accepted",
+    "timeout_after_accept": "the emails accepted, then no answer for `timeout_seconds`",
+}
+# Mostly 5xx, some throttling, a few broken connections and timeouts.
+REALISTIC_MIX = {
+    "500": 40,
+    "503": 25,
+    "429": 15,
+    "reset": 7,
+    "reset_after_accept": 5,
+    "timeout": 4,
+    "timeout_after_accept": 4,
+}
+
 
 @dataclass
 class Call:
@@ -51,6 +86,7 @@ class Call:
     body: object
     status: int
     at: float = 0.0  # time.monotonic() when the request arrived
+    failure: str = ""  # the injected failure's kind (FAILURES), if any
 
 
 @dataclass
@@ -64,6 +100,10 @@ class _Forced:
 class FakeResend:
     api_key: str = "re_test_key"
     failure_rate: float = 0.0
+    failure_mix: dict[str, float] = field(default_factory=lambda: {"500": 1})
+    seed: int = 4
+    retry_after_seconds: float = 1.0  # the Retry-After of an injected 429
+    timeout_seconds: float = 25.0  # how long an injected timeout stays silent
     hang_seconds: float = 0.0
     rate_limit: float = 0.0  # requests a second; 0 is no limit
     port: int = 0
@@ -71,12 +111,21 @@ class FakeResend:
     keep_calls: bool = True  # a long benchmark may turn off the per-call record
     emails: list[dict] = field(default_factory=list)  # every email accepted, with its "id"
     calls: list[Call] = field(default_factory=list)  # every request, in order
+    # every email accepted: {"to", "idempotency_key", "id"}; replays add nothing
+    accepted: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
+        unknown = set(self.failure_mix) - set(FAILURES)
+        if unknown:
+            raise ValueError(f"unknown failure kinds {sorted(unknown)}; known: {sorted(FAILURES)}")
         self._lock = threading.Lock()
         self._forced: list[_Forced] = []
+        self._forced_kinds: list[str] = []
         self._idempotent: dict[str, tuple[str, int, object]] = {}
-        self._random = random.Random(4)
+        self._random = random.Random(self.seed)
+        self.requests = 0  # every request answered (or dropped), replays and failures included
+        self.replays = 0  # answered from the idempotency store
+        self.injected: Counter = Counter()  # injected failures by kind
         self._tokens: float | None = None  # full until the first call
         self._refilled_at = 0.0
         self.throttled = 0  # calls answered 429 by the rate limit
@@ -104,6 +153,12 @@ class FakeResend:
         """Answer the next `times` calls with `status` (after the auth check)."""
         self._forced.append(_Forced(status, times, retry_after))
 
+    def fail_next(self, kind: str, *, times: int = 1) -> None:
+        """Fail the next `times` calls in the way `kind` names (`FAILURES`)."""
+        if kind not in FAILURES:
+            raise ValueError(f"unknown failure kind {kind!r}; known: {sorted(FAILURES)}")
+        self._forced_kinds.extend([kind] * times)
+
     def accepted_by_recipient(self) -> Counter:
         """How many emails were accepted for each address."""
         return Counter(address for email in self.emails for address in email["to"])
@@ -117,15 +172,31 @@ class FakeResend:
                 "recipients": len(counts),
                 "most_to_one_recipient": max(counts.values(), default=0),
                 "throttled": self.throttled,
+                "requests": self.requests,
+                "replays": self.replays,
+                "failures_injected": sum(self.injected.values()),
+                "failures_by_kind": dict(sorted(self.injected.items())),
             }
 
+    def accepted_log(self) -> list[dict]:
+        """`GET /_accepted`: every email accepted, in order."""
+        with self._lock:
+            return list(self.accepted)
+
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict, object]:
-        """(status, extra headers, JSON body) for one request; records it."""
+        """(status, extra headers, JSON body) for one request; records it.
+
+        The status is negative for an injected broken connection: -1 reset,
+        -2 silence (`FAILURES`); the handler acts it out."""
         at = time.monotonic()
         with self._lock:
+            self.requests += 1
             status, extra, body = self._answer(path, headers, raw)
+            failure = extra.pop("_failure", "")
+            if failure:
+                self.injected[failure] += 1
             if self.keep_calls:
-                self.calls.append(Call(path, headers, _json_or_none(raw), status, at))
+                self.calls.append(Call(path, headers, _json_or_none(raw), status, at, failure))
         return status, extra, body
 
     def _answer(self, path, headers, raw):
@@ -144,15 +215,21 @@ class FakeResend:
         forced = self._forced_failure()
         if forced:
             return forced
+        failure = self._forced_kinds.pop(0) if self._forced_kinds else self._injected_failure()
+        if failure and not failure.endswith("_after_accept"):
+            return _failure_answer(failure, retry_after=self.retry_after_seconds)
         key = headers.get("idempotency-key")
         permissive = headers.get("x-batch-validation") == "permissive"
         digest = hashlib.sha256(path.encode() + raw + bytes(permissive)).hexdigest()
         if key and key in self._idempotent:
-            return self._replay(key, digest)
-        status, body = self._accept(path, _json_or_none(raw), permissive=permissive)
-        if key and status == 200:
-            self._idempotent[key] = (digest, status, body)
-        return status, {}, body
+            self.replays += 1
+            answer = self._replay(key, digest)
+        else:
+            status, body = self._accept(path, _json_or_none(raw), permissive=permissive, key=key)
+            if key and status == 200:
+                self._idempotent[key] = (digest, status, body)
+            answer = status, {}, body
+        return _failure_answer(failure) if failure else answer
 
     def _over_rate(self) -> bool:
         """A token bucket holding one second's worth of requests."""
@@ -180,9 +257,16 @@ class FakeResend:
             extra = {"Retry-After": str(forced.retry_after)} if forced.retry_after else {}
             name = "rate_limit_exceeded" if forced.status == 429 else "internal_server_error"
             return forced.status, extra, _error(forced.status, name, f"Forced {forced.status}")
-        if self.failure_rate and self._random.random() < self.failure_rate:
-            return 500, {}, _error(500, "internal_server_error", "Random failure")
         return None
+
+    def _injected_failure(self) -> str:
+        """The kind of failure to inject into this call ("" for none); seeded."""
+        if not self.failure_rate or self._random.random() >= self.failure_rate:
+            return ""
+        kinds, weights = zip(*self.failure_mix.items(), strict=True)
+        if len(kinds) == 1:  # no second draw: the same calls fail as before mixes existed
+            return kinds[0]
+        return self._random.choices(kinds, weights)[0]
 
     def _replay(self, key: str, digest: str):
         first_digest, status, body = self._idempotent[key]
@@ -190,7 +274,7 @@ class FakeResend:
             return 409, {}, _error(409, "invalid_idempotent_request", "Key used with another body")
         return status, {}, body
 
-    def _accept(self, path: str, body: object, *, permissive: bool) -> tuple[int, object]:
+    def _accept(self, path: str, body: object, *, permissive: bool, key=None) -> tuple[int, object]:
         items = body if path == "/emails/batch" else [body]
         if not isinstance(items, list) or not 1 <= len(items) <= BATCH_LIMIT:
             return 422, _error(422, "validation_error", "A batch holds 1 to 100 emails.")
@@ -202,6 +286,11 @@ class FakeResend:
             dict(item, id=str(uuid.uuid4())) for i, item in enumerate(items) if not problems[i]
         ]
         self.emails.extend(accepted)
+        self.accepted.extend(
+            {"to": address, "idempotency_key": key, "id": email["id"]}
+            for email in accepted
+            for address in (email["to"] if isinstance(email["to"], list) else [email["to"]])
+        )
         ids = [{"id": email["id"]} for email in accepted]
         if path == "/emails":
             return 200, ids[0]
@@ -235,6 +324,21 @@ def _invalid(item: object) -> str:
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
+RESET, SILENCE = -1, -2  # `answer` statuses the handler acts out instead of answering
+
+
+def _failure_answer(kind: str, *, retry_after: float = 1.0) -> tuple[int, dict, object]:
+    extra = {"_failure": kind}
+    if kind == "500":
+        return 500, extra, _error(500, "internal_server_error", "Injected failure")
+    if kind == "503":
+        return 503, extra, _error(503, "service_unavailable", "Injected failure")
+    if kind == "429":
+        extra["Retry-After"] = f"{retry_after:g}"
+        return 429, extra, _error(429, "rate_limit_exceeded", "Too many requests.")
+    return (RESET if kind.startswith("reset") else SILENCE), extra, None
+
+
 def _error(status: int, name: str, message: str) -> dict:
     return {"statusCode": status, "name": name, "message": message}
 
@@ -254,6 +358,10 @@ def _handler_for(fake: FakeResend) -> type[BaseHTTPRequestHandler]:
             if fake.hang_seconds:
                 time.sleep(fake.hang_seconds)
             status, extra, body = fake.answer(self.path, headers, raw)
+            if status == SILENCE:
+                time.sleep(fake.timeout_seconds)  # the client has given up by now
+            if status in (RESET, SILENCE):
+                return self._reset()
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -263,9 +371,21 @@ def _handler_for(fake: FakeResend) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
+        def _reset(self) -> None:
+            """Close with a TCP RST (SO_LINGER 0): the client sees 'connection reset'."""
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+            except OSError:
+                pass  # the client already hung up
+
         def do_GET(self) -> None:  # noqa: N802
-            found = self.path == "/_stats"
-            payload = json.dumps(fake.stats() if found else {}).encode()
+            pages = {"/_stats": fake.stats, "/_accepted": fake.accepted_log}
+            found = self.path in pages
+            payload = json.dumps(pages[self.path]() if found else {}).encode()
             self.send_response(200 if found else 404)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -289,16 +409,44 @@ def fake_resend(monkeypatch, settings):
     server.stop()
 
 
+def parse_mix(text: str) -> dict[str, float]:
+    """`realistic`, or `500=4,503=2,reset=1` (a kind alone weighs 1)."""
+    if text == "realistic":
+        return dict(REALISTIC_MIX)
+    mix = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, _, weight = part.partition("=")
+        if kind not in FAILURES:
+            raise SystemExit(f"unknown failure kind {kind!r}; known: {', '.join(FAILURES)}")
+        mix[kind] = float(weight or 1)
+    return mix
+
+
 def main() -> None:
     """Serve until interrupted: `python -m tests.fake_resend --port 8025`."""
     parser = argparse.ArgumentParser(description="A local stand-in for Resend's API.")
     parser.add_argument("--port", type=int, default=8025)
     parser.add_argument("--api-key", default="re_test_key")
     parser.add_argument("--rate", type=float, default=0.0, help="requests a second (0: none)")
-    parser.add_argument("--failure-rate", type=float, default=0.0)
+    parser.add_argument("--failure-rate", type=float, default=0.0, help="share of calls to fail")
+    parser.add_argument(
+        "--failure-mix",
+        default="500",
+        help="'realistic' (REALISTIC_MIX) or kind=weight,… of " + ", ".join(FAILURES),
+    )
+    parser.add_argument("--seed", type=int, default=4, help="which calls fail (repeatable)")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="of injected 429s")
+    parser.add_argument("--timeout-seconds", type=float, default=25.0, help="of injected timeouts")
     args = parser.parse_args()
     server = FakeResend(
-        api_key=args.api_key, rate_limit=args.rate, failure_rate=args.failure_rate, port=args.port
+        api_key=args.api_key,
+        rate_limit=args.rate,
+        failure_rate=args.failure_rate,
+        failure_mix=parse_mix(args.failure_mix),
+        seed=args.seed,
+        retry_after_seconds=args.retry_after,
+        timeout_seconds=args.timeout_seconds,
+        port=args.port,
     )
     server.keep_calls = False  # a long demo must not grow without bound
     print(f"Fake Resend on {server.url} (RESEND_API_URL), key {server.api_key}", flush=True)

@@ -9,7 +9,6 @@ from automations.sending import (
     RunStopped,
     send_batch_reliably,
 )
-from templates_app import mailer
 from templates_app.mailer import Email
 
 FAST = RetryPolicy(max_attempts=30, base_delay=0.001, max_delay=0.01)
@@ -92,8 +91,8 @@ def test_a_storm_of_500s_ends_with_every_recipient_accepted_exactly_once(fake_re
     assert any(call.status == 500 for call in fake_resend.calls)
 
 
-def test_a_timed_out_call_that_resend_accepted_is_not_delivered_twice(monkeypatch, fake_resend):
-    monkeypatch.setattr(mailer, "TIMEOUT_SECONDS", 0.2)
+def test_a_timed_out_call_that_resend_accepted_is_not_delivered_twice(settings, fake_resend):
+    settings.RESEND_TIMEOUT_SECONDS = 0.2
     fake_resend.hang_seconds = 0.5
 
     def sleep_after_the_hang(seconds):

@@ -65,8 +65,8 @@ def test_an_unreachable_server_is_a_send_error_in_words(monkeypatch, fake_resend
     assert raised.value.status is None
 
 
-def test_a_hanging_server_times_out(monkeypatch, fake_resend):
-    monkeypatch.setattr(mailer, "TIMEOUT_SECONDS", 0.2)
+def test_a_hanging_server_times_out(settings, fake_resend):
+    settings.RESEND_TIMEOUT_SECONDS = 0.2
     fake_resend.hang_seconds = 1
     with pytest.raises(SendError, match="Could not reach Resend"):
         send_email(an_email())
