@@ -76,3 +76,21 @@ def test_a_second_run_while_the_first_sends_exits_at_once_as_already_running(fak
     assert first.returncode == 0
     assert Run.objects.filter(automation=automation).count() == 1
     assert set(fake_resend.accepted_by_recipient().values()) == {1}
+
+
+def test_a_run_that_cannot_reach_its_database_exits_69_in_one_line_and_sends_nothing(fake_resend):
+    automation = make_sending_automation(make_recipients(3))
+    env = os.environ | {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere",  # nothing listens there
+        "RESEND_API_URL": fake_resend.url,
+        "RESEND_API_KEY": fake_resend.api_key,
+        "EMAIL_FROM": "Your Next Campus <hello@example.com>",
+    }
+    command = [sys.executable, str(REPO / "manage.py"), "run_automation", str(automation.pk)]
+    done = subprocess.run([*command, "--now"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 69
+    assert "Traceback" not in done.stderr
+    assert f"Automation {automation.pk}: database error (connection failed" in done.stderr
+    assert "run it again to start or resume" in done.stderr
+    assert fake_resend.accepted_by_recipient() == {}
+    assert not Run.objects.filter(automation=automation).exists()

@@ -2,11 +2,12 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from audit.actors import Actor, acting_as, command_actor, user_actor
 from automations.models import Run
-from automations.runs import Refused, run_automation
+from automations.runs import DatabaseLost, Refused, one_line, run_automation
 
 PROGRESS_EVERY_SECONDS = 5.0
 
@@ -40,6 +41,14 @@ class Command(BaseCommand):
                 )
         except Refused as refused:
             raise CommandError(str(refused), returncode=refused.exit_code) from None
+        except (OperationalError, InterfaceError) as error:
+            # Lost before the send loop (which reconnects itself) or not a lost connection:
+            # nothing unrecorded was sent, and the next invocation starts or resumes the run.
+            raise CommandError(
+                f"Automation {automation_id}: database error ({one_line(error)}). "
+                f"Nothing was sent that is not recorded; run it again to start or resume.",
+                returncode=DatabaseLost.exit_code,
+            ) from None
         self.stdout.write(outcome.message)
         if outcome.sample:
             self.stdout.write(f"Sample subject: {outcome.sample.subject}")
