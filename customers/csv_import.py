@@ -49,13 +49,14 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from audit.recording import Action, record
-from customers.ingest import IngestResult, ingest_attributes, ingest_customers
+from customers.csv_ingest import import_attribute_rows, import_customer_rows
+from customers.ingest import IngestResult
 from customers.models import ImportJob
 
 logger = logging.getLogger(__name__)
 
 MAX_LINE_CHARS = 1_000_000
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 20_000
 BLOCK_BYTES = 1 << 20
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -313,7 +314,7 @@ register_kind(
     ImportKind(
         name="customers",
         label="Customers",
-        ingest=ingest_customers,
+        ingest=import_customer_rows,
         required=("lms_lead_id",),
         optional=("first_name", "last_name", "email", "mobile"),
         columns=(
@@ -331,7 +332,7 @@ register_kind(
     ImportKind(
         name="attributes",
         label="Customer attributes",
-        ingest=ingest_attributes,
+        ingest=import_attribute_rows,
         required=("lms_lead_id", "field_name", "field_type", "field_value"),
         columns=(
             ("lms_lead_id", "required: an existing customer"),
