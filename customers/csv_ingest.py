@@ -21,6 +21,7 @@ everything runs in the caller's transaction (one per chunk).
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +46,10 @@ CUSTOMER_COLUMNS = ("lms_lead_id", *CUSTOMER_FIELDS)
 CUSTOMER_LIMITS = tuple((name, MAX_LENGTHS[name]) for name in CUSTOMER_COLUMNS)
 
 
+# jit off: the row estimates for the staging table make the planner compile
+# each chunk's statements (tens of ms a chunk) for no gain.
 STAGE_CUSTOMERS = """
+SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_customers (
     lms_lead_id text, first_name text, last_name text, email text, mobile text
 ) ON COMMIT DELETE ROWS;
@@ -73,6 +77,7 @@ SELECT count(*) FILTER (WHERE inserted) FROM written
 """
 
 STAGE_ATTRIBUTES = """
+SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS import_stage_attributes (
     item integer, lms_lead_id text, field_name text, field_type text, field_value text
 ) ON COMMIT DELETE ROWS;
@@ -81,13 +86,15 @@ TRUNCATE import_stage_attributes
 
 UNKNOWN_STAGED_CUSTOMERS = """
 SELECT s.item, s.lms_lead_id FROM import_stage_attributes AS s
-WHERE NOT EXISTS (SELECT FROM customers AS c WHERE c.lms_lead_id = s.lms_lead_id)
+WHERE NOT EXISTS (SELECT FROM customers AS c WHERE c.lms_lead_id = s.lms_lead_id OFFSET 0)
 """
 
 # DISTINCT ON keeps the last row of a (customer, field_name) named twice in the
 # chunk; ON CONFLICT DO UPDATE may touch each row only once per statement.
-# LATERAL: one index probe per staged row, whatever the planner thinks of a
-# statistics-less temporary table (a hash join would read all of customers).
+# OFFSET 0 (here and in UNKNOWN_STAGED_CUSTOMERS) keeps the subquery from being
+# flattened into a join: one index probe per staged row, whatever the planner
+# guesses for a temporary table without statistics (it chose a hash join that
+# reads all of customers: 0.4 s a chunk at 1M customers).
 UPSERT_STAGED_ATTRIBUTES = """
 WITH written AS (
     INSERT INTO customer_attributes AS a
@@ -96,7 +103,7 @@ WITH written AS (
            c.id, s.field_name, s.field_type, s.field_value::jsonb, %(now)s, %(now)s
     FROM import_stage_attributes AS s
     CROSS JOIN LATERAL (
-        SELECT id FROM customers WHERE customers.lms_lead_id = s.lms_lead_id
+        SELECT id FROM customers WHERE customers.lms_lead_id = s.lms_lead_id OFFSET 0
     ) AS c
     ORDER BY c.id, s.field_name, s.item DESC
     ON CONFLICT (customer_id, field_name) DO UPDATE SET
@@ -165,10 +172,19 @@ def clean_attribute_row(item: dict[str, str]) -> tuple[str, str, str, str]:
 # -- the kinds' ingest functions --------------------------------------------------
 
 
-def import_customer_rows(
-    items: Sequence[dict[str, str]], *, now: datetime, skip_invalid: bool = True
-) -> IngestResult:
-    """Upsert a chunk of CSV customer rows; bad rows are returned as errors."""
+@dataclass
+class Prepared:
+    """A chunk's rows checked without the database (a kind's `prepare`), for its `ingest`.
+
+    The import reads and checks the next chunk in a thread while the database
+    writes this one (`csv_import.read_ahead`), so this part must not query."""
+
+    errors: list[ItemError] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+
+
+def prepare_customer_rows(items: Sequence[dict[str, str]]) -> Prepared:
+    """Check every row; one row per lms_lead_id, the later rows' present fields winning."""
     errors: list[ItemError] = []
     merged: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(items):
@@ -178,51 +194,76 @@ def import_customer_rows(
             errors.append(ItemError(index, invalid.field, invalid.message))
             continue
         if (earlier := merged.get(row["lms_lead_id"])) is not None:
-            earlier.update(row)  # the later row's present fields win
+            earlier.update(row)
         else:
             merged[row["lms_lead_id"]] = row
-    result = IngestResult(errors=errors)
-    if (errors and not skip_invalid) or not merged:
+    rows = [tuple(row.get(name) for name in CUSTOMER_COLUMNS) for row in merged.values()]
+    return Prepared(errors, rows)
+
+
+def import_customer_rows(
+    items: Sequence[dict[str, str]],
+    *,
+    now: datetime,
+    skip_invalid: bool = True,
+    prepared: Prepared | None = None,
+) -> IngestResult:
+    """Upsert a chunk of CSV customer rows (checked by `prepare_customer_rows` unless
+    `prepared` is given); bad rows are returned as errors."""
+    prepared = prepared if prepared is not None else prepare_customer_rows(items)
+    result = IngestResult(errors=list(prepared.errors))
+    if (result.errors and not skip_invalid) or not prepared.rows:
         return result
     with connection.cursor() as cursor:
         cursor.execute(STAGE_CUSTOMERS)
         with cursor.cursor.copy("COPY import_stage_customers FROM STDIN") as copy:
-            for row in merged.values():
-                copy.write_row([row.get(name) for name in CUSTOMER_COLUMNS])
+            for row in prepared.rows:
+                copy.write_row(row)
         cursor.execute(UPSERT_STAGED_CUSTOMERS, {"now": now})
         (result.created,) = cursor.fetchone()
     result.updated = len(items) - result.skipped - result.created
     return result
 
 
-def import_attribute_rows(
-    items: Sequence[dict[str, str]], *, now: datetime, skip_invalid: bool = True
-) -> IngestResult:
-    """Upsert a chunk of CSV attribute rows; bad rows and unknown customers are errors."""
+def prepare_attribute_rows(items: Sequence[dict[str, str]]) -> Prepared:
+    """Check every row: (position, lms_lead_id, field_name, field_type, JSON value)."""
     errors: list[ItemError] = []
-    staged = 0
+    rows: list[tuple] = []
+    for index, item in enumerate(items):
+        try:
+            rows.append((index, *clean_attribute_row(item)))
+        except Invalid as invalid:
+            errors.append(ItemError(index, invalid.field, invalid.message))
+    return Prepared(errors, rows)
+
+
+def import_attribute_rows(
+    items: Sequence[dict[str, str]],
+    *,
+    now: datetime,
+    skip_invalid: bool = True,
+    prepared: Prepared | None = None,
+) -> IngestResult:
+    """Upsert a chunk of CSV attribute rows (checked by `prepare_attribute_rows` unless
+    `prepared` is given); bad rows and unknown customers are returned as errors."""
+    prepared = prepared if prepared is not None else prepare_attribute_rows(items)
+    result = IngestResult(errors=list(prepared.errors))
+    if not prepared.rows:
+        return result
     with connection.cursor() as cursor:
         cursor.execute(STAGE_ATTRIBUTES)
         with cursor.cursor.copy("COPY import_stage_attributes FROM STDIN") as copy:
-            for index, item in enumerate(items):
-                try:
-                    copy.write_row((index, *clean_attribute_row(item)))
-                except Invalid as invalid:
-                    errors.append(ItemError(index, invalid.field, invalid.message))
-                    continue
-                staged += 1
-        result = IngestResult(errors=errors)
-        if not staged:
-            return result
+            for row in prepared.rows:
+                copy.write_row(row)
         cursor.execute(UNKNOWN_STAGED_CUSTOMERS)
-        for index, lms_lead_id in cursor.fetchall():
-            errors.append(
-                ItemError(index, "lms_lead_id", f"no customer has lms_lead_id {lms_lead_id!r}")
-            )
-        if errors and not skip_invalid:
+        result.errors += [
+            ItemError(index, "lms_lead_id", f"no customer has lms_lead_id {lms_lead_id!r}")
+            for index, lms_lead_id in cursor.fetchall()
+        ]
+        if result.errors and not skip_invalid:
             return result
         cursor.execute(UPSERT_STAGED_ATTRIBUTES, {"now": now})
         (result.created,) = cursor.fetchone()
-    errors.sort(key=lambda error: error.index)
+    result.errors.sort(key=lambda error: error.index)
     result.updated = len(items) - result.skipped - result.created
     return result

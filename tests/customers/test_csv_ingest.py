@@ -1,11 +1,16 @@
 """The CSV import's set-wise writers (`customers/csv_ingest.py`): the same results and
 messages as the API's validators, and the upsert rules across and within chunks."""
 
+import json
+import threading
+from contextlib import closing
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from customers.csv_import import claim_job, create_job, run_import
+from customers import csv_import
+from customers.csv_import import claim_job, create_job, read_ahead, run_import
 from customers.csv_ingest import clean_attribute_row, clean_customer_row
 from customers.ingest import Invalid, clean_attribute_item, clean_customer
 from customers.models import Customer, CustomerAttribute, ImportJob
@@ -84,8 +89,6 @@ def test_a_customer_row_is_cleaned_exactly_as_the_api_cleans_the_same_item(item)
 def test_an_attribute_row_is_cleaned_exactly_as_the_api_cleans_the_same_item(item):
     expected = outcome(clean_attribute_item, item)
     if isinstance(expected, dict):
-        import json
-
         expected = (
             expected["lms_lead_id"],
             expected["field_name"],
@@ -153,3 +156,60 @@ def test_attributes_named_twice_keep_the_later_value_and_every_unknown_line_is_r
     ]
     assert (job.created, job.updated, job.skipped) == (2, 1, 3)
     assert CustomerAttribute.objects.count() == 2
+
+
+# -- reading ahead ---------------------------------------------------------------
+
+
+def test_read_ahead_gives_every_item_in_order_and_raises_the_sources_error_where_it_happened():
+    def source():
+        yield from range(5)
+        raise ValueError("line 6 is unreadable")
+
+    seen = []
+    with pytest.raises(ValueError, match="line 6"):
+        for item in read_ahead(source()):
+            seen.append(item)
+
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_closing_read_ahead_stops_its_thread_without_reading_the_whole_source():
+    produced = []
+
+    def source():
+        for number in range(1_000):
+            produced.append(number)
+            yield number
+
+    with closing(read_ahead(source())) as items:
+        assert next(items) == 0
+
+    assert not [t for t in threading.enumerate() if t.name == "import-read-ahead"]
+    assert len(produced) <= 3  # the one taken, one waiting in the hand-off, one being made
+
+
+@pytest.mark.django_db
+def test_a_failing_chunk_stops_the_import_and_rows_read_ahead_are_not_stored(now, monkeypatch):
+    real = csv_import.KINDS["customers"]
+    calls = []
+
+    def ingest_then_break(items, **kwargs):
+        calls.append(len(items))
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        return real.ingest(items, **kwargs)
+
+    monkeypatch.setitem(
+        csv_import.KINDS,
+        "customers",
+        csv_import.ImportKind(**{**real.__dict__, "ingest": ingest_then_break}),
+    )
+    text = "lms_lead_id\n" + "".join(f"L-{n}\n" for n in range(1, 11))
+
+    job = run("customers", text, now=now, chunk_rows=3)
+
+    assert job.status == Status.FAILED and "Rows up to line 4 are stored" in job.message
+    assert sorted(Customer.objects.values_list("lms_lead_id", flat=True)) == ["L-1", "L-2", "L-3"]
+    assert calls == [3, 3]
+    assert not [t for t in threading.enumerate() if t.name == "import-read-ahead"]
