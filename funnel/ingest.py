@@ -66,15 +66,18 @@ def ingest_events(
             [len(events)],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
+        # Ids follow the order sent; the rows go in by customer, so the foreign-key
+        # checks and the (customer_id, created_date) index visit customers in order.
+        rows = sorted(zip(ids, events, strict=True), key=lambda row: row[1]["customer_id"])
         cursor.execute(
             INSERT_EVENTS,
             {
-                "id": ids,
-                "customer_id": [e["customer_id"] for e in events],
-                "funnel_type": [e["funnel_type"] for e in events],
-                "from_stage": [e["from_stage"] for e in events],
-                "to_stage": [e["to_stage"] for e in events],
-                "created_date": [e.get("created_date", now) for e in events],
+                "id": [pk for pk, _ in rows],
+                "customer_id": [e["customer_id"] for _, e in rows],
+                "funnel_type": [e["funnel_type"] for _, e in rows],
+                "from_stage": [e["from_stage"] for _, e in rows],
+                "to_stage": [e["to_stage"] for _, e in rows],
+                "created_date": [e.get("created_date", now) for _, e in rows],
             },
         )
     result.created, result.ids = len(ids), ids
