@@ -216,7 +216,8 @@ def import_customer_rows(
         return result
     with connection.cursor() as cursor:
         cursor.execute(STAGE_CUSTOMERS)
-        with cursor.cursor.copy("COPY import_stage_customers FROM STDIN") as copy:
+        copying = cursor.cursor.copy("COPY import_stage_customers FROM STDIN")
+        with connection.wrap_database_errors, copying as copy:
             for row in prepared.rows:
                 copy.write_row(row)
         cursor.execute(UPSERT_STAGED_CUSTOMERS, {"now": now})
@@ -252,7 +253,8 @@ def import_attribute_rows(
         return result
     with connection.cursor() as cursor:
         cursor.execute(STAGE_ATTRIBUTES)
-        with cursor.cursor.copy("COPY import_stage_attributes FROM STDIN") as copy:
+        copying = cursor.cursor.copy("COPY import_stage_attributes FROM STDIN")
+        with connection.wrap_database_errors, copying as copy:
             for row in prepared.rows:
                 copy.write_row(row)
         cursor.execute(UNKNOWN_STAGED_CUSTOMERS)
