@@ -64,7 +64,7 @@ from customers.models import ImportJob
 logger = logging.getLogger(__name__)
 
 MAX_LINE_CHARS = 1_000_000
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 5_000
 BLOCK_BYTES = 1 << 20
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
