@@ -27,6 +27,8 @@ in memory beyond one line; a line over `MAX_LINE_CHARS` is skipped unread.
 kind's ingest function, in chunks of `CHUNK_ROWS` rows. Each chunk is one
 transaction holding its rows, its bad lines (`ImportRowError`) and the job's
 counters, so a job always says what is stored: every row up to `last_line`.
+The next chunk is read and checked (the kind's `prepare`, no queries) in a
+read-ahead thread while the current one is written on the one connection.
 """
 
 import codecs
