@@ -34,7 +34,15 @@ def describe_machine(url: str) -> str:
     with psycopg.connect(url) as conn:
         settings = {
             name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("server_version", "shared_buffers", "work_mem")
+            for name in (
+                "server_version",
+                "shared_buffers",
+                "work_mem",
+                "max_wal_size",
+                "checkpoint_timeout",
+                "wal_compression",
+                "synchronous_commit",
+            )
         }
     where = urlparse(url)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -46,5 +54,8 @@ def describe_machine(url: str) -> str:
             f"postgresql: {settings['server_version']} via DATABASE_URL "
             f"{where.hostname}:{where.port or 5432}{where.path} (not the embedded server), "
             f"shared_buffers {settings['shared_buffers']}, work_mem {settings['work_mem']}",
+            f"            max_wal_size {settings['max_wal_size']}, checkpoint_timeout "
+            f"{settings['checkpoint_timeout']}, wal_compression {settings['wal_compression']}, "
+            f"synchronous_commit {settings['synchronous_commit']}",
         ]
     )

@@ -27,6 +27,8 @@ in memory beyond one line; a line over `MAX_LINE_CHARS` is skipped unread.
 kind's ingest function, in chunks of `CHUNK_ROWS` rows. Each chunk is one
 transaction holding its rows, its bad lines (`ImportRowError`) and the job's
 counters, so a job always says what is stored: every row up to `last_line`.
+The next chunk is read and checked (the kind's `prepare`, no queries) in a
+read-ahead thread while the current one is written on the one connection.
 """
 
 import codecs
@@ -35,8 +37,11 @@ import io
 import json
 import logging
 import os
+import queue
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -49,7 +54,13 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from audit.recording import Action, record
-from customers.ingest import IngestResult, ingest_attributes, ingest_customers
+from customers.csv_ingest import (
+    import_attribute_rows,
+    import_customer_rows,
+    prepare_attribute_rows,
+    prepare_customer_rows,
+)
+from customers.ingest import IngestResult
 from customers.models import ImportJob
 
 logger = logging.getLogger(__name__)
@@ -300,6 +311,9 @@ class ImportKind:
     optional: tuple[str, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()  # (column, what goes in it) for the form
     example: str = ""
+    # Checks a chunk's items without the database, in the read-ahead thread; what it
+    # returns reaches `ingest` as `prepared=`. None: `ingest` checks the items itself.
+    prepare: Callable[[list[dict]], Any] | None = None
 
 
 KINDS: dict[str, ImportKind] = {}
@@ -313,7 +327,8 @@ register_kind(
     ImportKind(
         name="customers",
         label="Customers",
-        ingest=ingest_customers,
+        ingest=import_customer_rows,
+        prepare=prepare_customer_rows,
         required=("lms_lead_id",),
         optional=("first_name", "last_name", "email", "mobile"),
         columns=(
@@ -331,7 +346,8 @@ register_kind(
     ImportKind(
         name="attributes",
         label="Customer attributes",
-        ingest=ingest_attributes,
+        ingest=import_attribute_rows,
+        prepare=prepare_attribute_rows,
         required=("lms_lead_id", "field_name", "field_type", "field_value"),
         columns=(
             ("lms_lead_id", "required: an existing customer"),
@@ -424,11 +440,13 @@ def run_import(
             rows = read_csv(binary, required=kind.required, optional=kind.optional)
             job.header, job.ignored_columns = rows.header, rows.ignored_columns
             job.save(update_fields=["header", "ignored_columns"])
-            for chunk in _chunks(rows.records(), chunk_rows):
-                bad = import_chunk(job, kind, rows, chunk, now=now)
-                reset_queries()  # with DEBUG on, Django keeps every (huge) query: memory
-                if on_chunk:
-                    on_chunk(job, bad)
+            # The next chunk is read and checked in a thread while this one is written.
+            with closing(read_ahead(_read_chunks(kind, rows, chunk_rows))) as chunks:
+                for chunk in chunks:
+                    bad = _write_chunk(job, kind, chunk, now=now)
+                    reset_queries()  # with DEBUG on, Django keeps every (huge) query: memory
+                    if on_chunk:
+                        on_chunk(job, bad)
     except CsvRefused as refused:
         return _finish(job, Status.REFUSED, str(refused), delete_file=delete_file)
     except Exception as error:  # noqa: BLE001 - the job must end with a reason, not hang
@@ -466,31 +484,114 @@ def _chunks(records: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
-def import_chunk(
-    job: ImportJob, kind: ImportKind, rows: CsvRows, chunk: list, *, now: datetime
-) -> list[tuple]:
-    """Store one chunk, its bad lines and the job's counters in one transaction."""
-    lines, cells_of, items, bad = [], [], [], []
+def read_ahead(source: Iterator, depth: int = 1) -> Iterator:
+    """Iterate `source` in a thread, at most `depth` items ahead of the caller.
+
+    For pure-Python work (parsing, checking) that can run while the caller waits
+    on the database (psycopg releases the GIL while it waits). An exception in
+    `source` is raised to the caller at the item where it happened; closing this
+    generator stops the thread (it finishes the item it is on).
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in source:
+                if not put((True, item)):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            put((False, error))
+            return
+        put((False, None))
+
+    worker = threading.Thread(target=work, name="import-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            is_item, value = handoff.get()
+            if is_item:
+                yield value
+            elif value is None:
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass
+class ReadChunk:
+    """One chunk as read from the file: its rows, unreadable lines and position."""
+
+    lines: list[int]  # the line of each item
+    cells: list[list[str]]  # the cells of each item, for the bad-lines report
+    items: list[dict]
+    bad: list[tuple]  # (line, field, message, cells) of unreadable lines
+    lines_read: int
+    bytes_read: int
+    prepared: Any = None
+
+
+def _read_chunks(kind: ImportKind, rows: CsvRows, chunk_rows: int) -> Iterator[ReadChunk]:
+    for chunk in _chunks(rows.records(), chunk_rows):
+        yield read_chunk(kind, rows, chunk)
+
+
+def read_chunk(kind: ImportKind, rows: CsvRows, chunk: list) -> ReadChunk:
+    """Sort a chunk's records into items and unreadable lines; no database."""
+    read = ReadChunk([], [], [], [], rows.lines_read, rows.bytes_read)
     for line_no, cells in chunk:
         if isinstance(cells, BadLine):
-            bad.append((line_no, "", cells.message, cells.cells))
+            read.bad.append((line_no, "", cells.message, cells.cells))
             continue
         item = rows.row(cells)
         if item or not is_blank(cells):
-            lines.append(line_no)
-            cells_of.append(cells)
-            items.append(item)
+            read.lines.append(line_no)
+            read.cells.append(cells)
+            read.items.append(item)
+    if kind.prepare and read.items:
+        read.prepared = kind.prepare(read.items)
+    return read
+
+
+def import_chunk(
+    job: ImportJob, kind: ImportKind, rows: CsvRows, chunk: list, *, now: datetime
+) -> list[tuple]:
+    """Store one chunk of records, its bad lines and the job's counters in one transaction."""
+    return _write_chunk(job, kind, read_chunk(kind, rows, chunk), now=now)
+
+
+def _write_chunk(
+    job: ImportJob, kind: ImportKind, read: ReadChunk, *, now: datetime
+) -> list[tuple]:
+    bad, items = list(read.bad), read.items
     unreadable = len(bad)
     with transaction.atomic():
-        result = kind.ingest(items, now=now, skip_invalid=True) if items else IngestResult()
-        bad += [(lines[e.index], e.field, e.message, cells_of[e.index]) for e in result.errors]
+        prepared = {} if read.prepared is None else {"prepared": read.prepared}
+        result = (
+            kind.ingest(items, now=now, skip_invalid=True, **prepared) if items else IngestResult()
+        )
+        bad += [
+            (read.lines[e.index], e.field, e.message, read.cells[e.index]) for e in result.errors
+        ]
         bad.sort(key=lambda error: error[0])
         _insert_row_errors(job, bad)
         job.rows_processed += len(items) + unreadable
         job.created += result.created
         job.updated += len(items) - result.skipped - result.created
         job.skipped += len({error[0] for error in bad})
-        job.last_line, job.bytes_processed = rows.lines_read, rows.bytes_read
+        job.last_line, job.bytes_processed = read.lines_read, read.bytes_read
         job.progress_at = timezone.now()
         job.save(update_fields=PROGRESS_FIELDS)
     return bad

@@ -30,6 +30,23 @@ def test_it_inserts_events_and_answers_their_ids_in_the_order_sent(now):
     assert [e.created_date for e in events] == [now, datetime(2026, 11, 20, 8, tzinfo=UTC)]
 
 
+def test_ids_follow_the_order_sent_though_rows_are_written_in_customer_order(now):
+    first, second = make_customer(lms_lead_id="L-1"), make_customer(lms_lead_id="L-2")
+    order = [second, first, second, first, first]
+    items = [
+        {"customer_id": c.pk, "funnel_type": "sales", "to_stage": f"stage-{n}"}
+        for n, c in enumerate(order)
+    ]
+
+    result = ingest_events(items, now=now)
+
+    assert result.ids == sorted(result.ids)
+    events = [FunnelEvent.objects.get(pk=pk) for pk in result.ids]
+    assert [(e.customer_id, e.to_stage) for e in events] == [
+        (c.pk, f"stage-{n}") for n, c in enumerate(order)
+    ]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
