@@ -40,6 +40,7 @@ from customers.ingest import (
     clean_attribute,
     clean_customer_ref,
     clean_text,
+    not_reserved,
 )
 
 CUSTOMER_COLUMNS = ("lms_lead_id", *CUSTOMER_FIELDS)
@@ -86,7 +87,10 @@ TRUNCATE import_stage_attributes
 
 UNKNOWN_STAGED_CUSTOMERS = """
 SELECT s.item, s.lms_lead_id FROM import_stage_attributes AS s
-WHERE NOT EXISTS (SELECT FROM customers AS c WHERE c.lms_lead_id = s.lms_lead_id OFFSET 0)
+WHERE NOT EXISTS (
+    SELECT FROM customers AS c
+    WHERE c.lms_lead_id = s.lms_lead_id AND c.erased_at IS NULL OFFSET 0
+)
 """
 
 # DISTINCT ON keeps the last row of a (customer, field_name) named twice in the
@@ -103,7 +107,8 @@ WITH written AS (
            c.id, s.field_name, s.field_type, s.field_value::jsonb, %(now)s, %(now)s
     FROM import_stage_attributes AS s
     CROSS JOIN LATERAL (
-        SELECT id FROM customers WHERE customers.lms_lead_id = s.lms_lead_id OFFSET 0
+        SELECT id FROM customers
+        WHERE customers.lms_lead_id = s.lms_lead_id AND customers.erased_at IS NULL OFFSET 0
     ) AS c
     ORDER BY c.id, s.field_name, s.item DESC
     ON CONFLICT (customer_id, field_name) DO UPDATE SET
@@ -132,9 +137,8 @@ def clean_customer_row(item: dict[str, str]) -> dict[str, str | None]:
     lms_lead_id = item.get("lms_lead_id")
     if lms_lead_id is None:
         raise Invalid("lms_lead_id", "is required")
-    row = {
-        "lms_lead_id": _cell(lms_lead_id, "lms_lead_id", MAX_LENGTHS["lms_lead_id"], required=True)
-    }
+    lms_lead_id = _cell(lms_lead_id, "lms_lead_id", MAX_LENGTHS["lms_lead_id"], required=True)
+    row = {"lms_lead_id": not_reserved(lms_lead_id)}
     for name, limit in CUSTOMER_LIMITS[1:]:
         value = item.get(name)
         if value is not None:

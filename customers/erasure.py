@@ -27,7 +27,7 @@ from audit.recording import Action, record
 from customers.models import Customer, CustomerAttribute, ErasedLead, ImportRowError
 from marketing_os.models import IdempotencyRecord
 
-TOMBSTONE = "erased-{id}"
+TOMBSTONE = Customer.ERASED_PREFIX + "{id}"
 LEAD_KEY_SALT = "marketing_os.customers.erasure"
 MAX_ID = 2**63 - 1
 ERASED = "(erased)"

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from customers.models import CustomerAttribute
+from customers.models import Customer, CustomerAttribute
 
 FieldType = CustomerAttribute.FieldType
 CUSTOMER_FIELDS = ("first_name", "last_name", "email", "mobile")
@@ -249,10 +249,21 @@ def check_fields(item: Any, allowed: set[str]) -> dict:
 CUSTOMER_ITEM_FIELDS = {"lms_lead_id", *CUSTOMER_FIELDS, "attributes"}
 
 
+def not_reserved(lms_lead_id: str) -> str:
+    """Refuse the erased customers' lms_lead_id prefix (`erased-<id>`, docs/audit.md)."""
+    if lms_lead_id.startswith(Customer.ERASED_PREFIX):
+        raise Invalid(
+            "lms_lead_id",
+            f"ids starting with {Customer.ERASED_PREFIX!r} are reserved for erased customers",
+        )
+    return lms_lead_id
+
+
 def clean_customer(item: Any) -> dict:
     """A customer item: `lms_lead_id`, the fields present, and `attributes`."""
     check_fields(item, CUSTOMER_ITEM_FIELDS)
-    clean = {"lms_lead_id": clean_text(item.get("lms_lead_id"), "lms_lead_id", required=True)}
+    lms_lead_id = clean_text(item.get("lms_lead_id"), "lms_lead_id", required=True)
+    clean = {"lms_lead_id": not_reserved(lms_lead_id)}
     for name in CUSTOMER_FIELDS:
         if name in item:
             clean[name] = clean_text(item[name], name)
@@ -327,7 +338,9 @@ def resolve_customers(
     used = {condition: keys for condition, keys in conditions.items() if keys}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, lms_lead_id FROM customers WHERE {' OR '.join(used)}",
+            # An erased customer's tombstone takes nothing new (no attributes, no events).
+            f"SELECT id, lms_lead_id FROM customers "
+            f"WHERE ({' OR '.join(used)}) AND erased_at IS NULL",
             list(used.values()),
         )
         rows = cursor.fetchall()

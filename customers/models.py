@@ -124,6 +124,10 @@ class Customer(models.Model):
     # Set by `customers.erasure`: the row is an anonymous tombstone (lms_lead_id "erased-<id>").
     erased_at = models.DateTimeField(null=True, blank=True)
 
+    # The tombstones' lms_lead_id prefix: refused to upstream systems, so an upsert can never
+    # write a person's data back into an erased row.
+    ERASED_PREFIX = "erased-"
+
     objects = CustomerQuerySet.as_manager()
 
     class Meta:

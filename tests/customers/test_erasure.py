@@ -21,7 +21,7 @@ from automations.runs import run_automation
 from automations.unsubscribe import resubscribe, unsubscribe
 from automations.webhooks import record_event
 from customers.csv_import import claim_job, create_job, run_import
-from customers.models import Customer, ErasedLead
+from customers.models import Customer, CustomerAttribute, ErasedLead
 from funnel.models import FunnelEvent
 from marketing_os.background import database_url
 from marketing_os.models import create_api_key
@@ -292,3 +292,51 @@ def test_a_segment_that_mentions_her_is_reported_not_rewritten(person):
     assert f"Note: Segment {segment.pk} (Just her) mentions them in its definition" in output
     erase(LEAD)
     assert CustomerSegment.objects.get(pk=segment.pk).selection_sql == sql
+
+
+def test_no_upstream_system_can_write_into_an_erased_customer(person, tmp_path):
+    """The tombstone's `erased-<id>` cannot be upserted, nor given attributes or events."""
+    erase(LEAD)
+    tombstone = Customer.objects.get(pk=person["customer"].pk)
+    api = person["api"]
+    comeback = {"lms_lead_id": tombstone.lms_lead_id, "first_name": "Zebulonia"}
+    response = api.post("customers", [comeback])
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "lms_lead_id")
+    assert error["message"] == "ids starting with 'erased-' are reserved for erased customers"
+
+    attribute = {"field_name": "nickname", "field_type": "string", "field_value": "Zeb"}
+    by_id = api.post("customer-attributes", [{"customer_id": tombstone.pk, **attribute}])
+    by_lead = api.post("customer-attributes", [{"lms_lead_id": tombstone.lms_lead_id, **attribute}])
+    event = {"customer_id": tombstone.pk, "funnel_type": "sales", "to_stage": "enrolled"}
+    events = api.post("funnel-events", [event])
+    assert [r.status_code for r in (by_id, by_lead, events)] == [422, 422, 422]
+    assert by_id.json()["errors"][0]["message"] == f"no customer has id {tombstone.pk}"
+
+    customers_csv = tmp_path / "customers.csv"
+    customers_csv.write_text(f"lms_lead_id,first_name\n{tombstone.lms_lead_id},Zebulonia\n")
+    attributes_csv = tmp_path / "attributes.csv"
+    attributes_csv.write_text(
+        f"lms_lead_id,field_name,field_type,field_value\n{tombstone.lms_lead_id},x,string,Zeb\n"
+    )
+    reports = {}
+    for kind, path in (("customers", customers_csv), ("attributes", attributes_csv)):
+        out = StringIO()
+        call_command("import_csv", kind, str(path), stdout=out, stderr=StringIO())
+        reports[kind] = out.getvalue().splitlines()
+    assert reports == {
+        "customers": [
+            "line 2: lms_lead_id: ids starting with 'erased-' are reserved for erased customers",
+            "created 0, updated 0, skipped 1",
+        ],
+        "attributes": [
+            f"line 2: lms_lead_id: no customer has lms_lead_id {tombstone.lms_lead_id!r}",
+            "created 0, updated 0, skipped 1",
+        ],
+    }
+
+    tombstone.refresh_from_db()
+    assert (tombstone.first_name, tombstone.erased_at is not None) == (None, True)
+    assert not CustomerAttribute.objects.filter(customer=tombstone).exists()
+    assert FunnelEvent.objects.filter(customer=tombstone).count() == 2  # kept, nothing new
