@@ -7,16 +7,21 @@ admin's) goes through `authenticate`; the API's keys never do, so it is never lo
 """
 
 import ipaddress
+import logging
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 # gunicorn trusts forwarded headers from these only (`--forwarded-allow-ips`, serve.py):
 # the TLS proxy on the same host (docs/operations.md).
@@ -65,6 +70,29 @@ def lockout_end(request: HttpRequest, *, username: str) -> datetime:
         latest=Max("attempt_time")
     )["latest"]
     return (latest or timezone.now()) + get_cool_off(request)
+
+
+@dataclass(frozen=True)
+class Lockout:
+    ip_address: str
+    until: datetime
+
+
+def lockouts_of(username: str, *, now: datetime) -> list[Lockout]:
+    """The addresses this username is locked out from now, and until when (the users page)."""
+    attempts = AccessAttempt.objects.filter(
+        username=username,
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        attempt_time__gt=now - settings.AXES_COOLOFF_TIME,
+    ).order_by("ip_address")
+    return [Lockout(a.ip_address, a.attempt_time + settings.AXES_COOLOFF_TIME) for a in attempts]
+
+
+def unlock(username: str) -> int:
+    """Forget this username's failed logins from every address; how many addresses it had."""
+    count, _ = AccessAttempt.objects.filter(username=username).delete()
+    log.info("Login failures of %r cleared (%d addresses).", username, count)
+    return count
 
 
 def minutes_left(until: datetime, *, now: datetime) -> int:

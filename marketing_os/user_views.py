@@ -11,9 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from marketing_os import roles
+from marketing_os import lockout, roles
 from marketing_os.access import requires
 from marketing_os.pagination import PAGINATE
 from marketing_os.user_filters import UserFilter
@@ -50,7 +52,11 @@ def user_new(request: HttpRequest) -> HttpResponse:
 @requires(roles.CHANGE_USER)
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(get_user_model(), pk=pk)
-    context = {"account": account, "title": account.username}
+    context = {
+        "account": account,
+        "title": account.username,
+        "lockouts": lockout.lockouts_of(account.username, now=timezone.now()),
+    }
     if account.is_superuser:
         if request.method == "POST":
             raise PermissionDenied(SUPERUSER_NOTE)
@@ -61,3 +67,17 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"User “{account.username}” saved.")
         return redirect("users:list")
     return render(request, "marketing_os/user_form.html", context | {"form": form})
+
+
+@requires(roles.CHANGE_USER)
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lift the account's login lockout at once (`axes_reset_username`, on the page)."""
+    account = get_object_or_404(get_user_model(), pk=pk)
+    if account.is_superuser and not request.user.is_superuser:
+        raise PermissionDenied(SUPERUSER_NOTE)
+    if lockout.unlock(account.username):
+        messages.success(request, f"“{account.username}” may log in again.")
+    else:
+        messages.info(request, f"“{account.username}” was not locked out.")
+    return redirect("users:edit", pk=account.pk)

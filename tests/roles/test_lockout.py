@@ -11,6 +11,7 @@ from axes.models import AccessAttempt
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from marketing_os.lockout import client_ip
 from marketing_os.models import create_api_key
@@ -179,3 +180,62 @@ def test_a_bad_failure_limit_stops_start_up_with_one_clear_line(value, message):
 
     assert done.returncode == 1
     assert message in done.stderr
+
+
+def lockout_panel(html: str) -> str:
+    return " ".join(
+        html.split('aria-labelledby="lockout-heading"', 1)[1].split("</section>")[0].split()
+    )
+
+
+def test_an_admin_sees_the_lockout_on_the_user_s_page_and_unlocks_it(client, asha, admin_client):
+    edit = reverse("users:edit", args=[asha.pk])
+    assert "Not locked out." in lockout_panel(admin_client.get(edit).content.decode())
+    for _ in range(3):
+        log_in(client, WRONG)
+    assert log_in(client, PASSWORD).status_code == 429
+
+    panel = lockout_panel(admin_client.get(edit).content.decode())
+    assert "Locked out after too many failed logins" in panel
+    assert "from 127.0.0.1 until" in panel and "Unlock now" in panel
+
+    response = admin_client.post(reverse("users:unlock", args=[asha.pk]), follow=True)
+    assert "“asha” may log in again." in response.content.decode()
+    assert "Not locked out." in lockout_panel(response.content.decode())
+    assert not AccessAttempt.objects.filter(username="asha").exists()
+    assert log_in(client, PASSWORD).status_code == 302
+
+
+def test_an_expired_lockout_is_not_shown_and_unlocking_nobody_says_so(client, asha, admin_client):
+    for _ in range(3):
+        log_in(client, WRONG)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=11))
+    edit = reverse("users:edit", args=[asha.pk])
+    assert "Not locked out." in lockout_panel(admin_client.get(edit).content.decode())
+    AccessAttempt.objects.all().delete()
+    response = admin_client.post(reverse("users:unlock", args=[asha.pk]), follow=True)
+    assert "“asha” was not locked out." in response.content.decode()
+
+
+def test_only_a_post_from_an_admin_unlocks(client, asha, logged_in, admin_client):
+    for _ in range(3):
+        log_in(client, WRONG)
+    unlock = reverse("users:unlock", args=[asha.pk])
+    assert logged_in.post(unlock).status_code == 403  # a marketer
+    assert admin_client.get(unlock).status_code == 405
+    assert AccessAttempt.objects.filter(username="asha").exists()
+    assert log_in(client, PASSWORD).status_code == 429
+
+
+def test_a_superuser_is_unlocked_only_by_a_superuser(client, admin_client, superuser_client):
+    boss = make_user("boss", None, is_superuser=True)
+    for _ in range(3):
+        log_in(client, WRONG, username="boss")
+    unlock = reverse("users:unlock", args=[boss.pk])
+    assert (
+        "Unlock now" not in admin_client.get(reverse("users:edit", args=[boss.pk])).content.decode()
+    )
+    assert admin_client.post(unlock).status_code == 403
+    assert AccessAttempt.objects.filter(username="boss").exists()
+    assert superuser_client.post(unlock).status_code == 302
+    assert not AccessAttempt.objects.filter(username="boss").exists()
