@@ -26,6 +26,16 @@ class AuditEntryQuerySet(models.QuerySet):
     def newest_first(self) -> "AuditEntryQuerySet":
         return self.order_by("-timestamp", "-id")
 
+    def with_object_gone(self) -> "AuditEntryQuerySet":
+        """`object_gone`: the trail also records the object's deletion, so it has no page to
+        link to (one index probe of `audit_object_idx` per row shown)."""
+        deleted = AuditEntry.objects.filter(
+            content_type_id=models.OuterRef("content_type_id"),
+            object_id=models.OuterRef("object_id"),
+            action=AuditEntry.Action.DELETE,
+        )
+        return self.annotate(object_gone=models.Exists(deleted))
+
 
 class AuditEntry(AbstractLogEntry):
     class Action(AbstractLogEntry.Action):

@@ -82,7 +82,7 @@ class AuditTable(HistoryTable):
         kind = audited(record.content_type_id)
         label = kind.label if kind else ""
         url = object_url(record.content_type_id, record.object_id)
-        if url and record.action != AuditEntry.Action.DELETE:
+        if url and not record.object_gone:
             return format_html(
                 '<span class="text-muted">{}</span> <a href="{}">{}</a>',
                 label,

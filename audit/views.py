@@ -16,7 +16,7 @@ from marketing_os.pagination import PAGINATE
 
 
 def audit_list(request: HttpRequest) -> HttpResponse:
-    filterset = AuditFilter(request.GET, queryset=AuditEntry.objects.all())
+    filterset = AuditFilter(request.GET, queryset=AuditEntry.objects.with_object_gone())
     table = AuditTable(filterset.qs)
     RequestConfig(request, paginate=PAGINATE).configure(table)
     context = {"filter": filterset, "table": table, "title": "Audit trail"}
@@ -24,13 +24,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 
 def audit_entry(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = get_object_or_404(AuditEntry, pk=pk)
+    entry = get_object_or_404(AuditEntry.objects.with_object_gone(), pk=pk)
     kind = audited(entry.content_type_id)
     context = {
         "entry": entry,
         "kind": kind.label if kind else entry.content_type_id,
         "object_url": ""
-        if entry.action == AuditEntry.Action.DELETE
+        if entry.object_gone
         else object_url(entry.content_type_id, entry.object_id),
         "summary": summary(entry),
         "changes": changes_of(entry),

@@ -128,6 +128,22 @@ def test_the_audit_trail_links_each_entry_to_its_object(logged_in):
     assert made["customer"].first_name not in page  # customers are named by id only
 
 
+def test_entries_of_a_deleted_object_name_it_without_a_dead_link(logged_in):
+    gone, kept = make_segment("Old promo", description=""), make_segment("Kept", description="")
+    edit_many(gone, 2)
+    gone_url = reverse("segments:detail", args=[gone.pk])
+    with acting_as(Actor(label="alice")):
+        gone.delete()
+
+    page = logged_in.get(reverse("audit:list")).content.decode()
+    assert "Old promo" in page  # still named: created, changed twice, deleted
+    assert f'href="{gone_url}"' not in page
+    assert f'href="{reverse("segments:detail", args=[kept.pk])}"' in page
+    changed = AuditEntry.objects.filter(object_repr="Old promo", action=Action.UPDATE).first()
+    entry_page = logged_in.get(reverse("audit:entry", args=[changed.pk])).content.decode()
+    assert "Old promo" in entry_page and f'href="{gone_url}"' not in entry_page
+
+
 def test_bad_search_values_are_form_errors_not_500s(logged_in):
     make_entries()
     for params in (
