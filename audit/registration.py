@@ -26,19 +26,34 @@ class Audited:
     label: str  # "Segment": the /audit/ type filter and the entries' object column
     url_name: str  # the object's page, reversed with its id
     personal: bool = False  # str(obj) names a person: entries say "<label> <id>" instead
+    perms: tuple[str, ...] = ()  # the object's page needs one of these (none: every role)
 
 
 AUDITED: dict[str, Audited] = {}  # by model label ("segments.customersegment")
 
 
 def describe(
-    model: type[models.Model], *, label: str, url_name: str, personal: bool = False
+    model: type[models.Model],
+    *,
+    label: str,
+    url_name: str,
+    personal: bool = False,
+    perms: tuple[str, ...] = (),
 ) -> None:
-    AUDITED[model._meta.label_lower] = Audited(label=label, url_name=url_name, personal=personal)
+    AUDITED[model._meta.label_lower] = Audited(
+        label=label, url_name=url_name, personal=personal, perms=perms
+    )
 
 
-def track(model: type[models.Model], *, label: str, url_name: str, fields: list[str]) -> None:
-    describe(model, label=label, url_name=url_name)
+def track(
+    model: type[models.Model],
+    *,
+    label: str,
+    url_name: str,
+    fields: list[str],
+    perms: tuple[str, ...] = (),
+) -> None:
+    describe(model, label=label, url_name=url_name, perms=perms)
     auditlog.register(model, include_fields=fields)
 
 
@@ -54,9 +69,12 @@ def object_repr(obj: models.Model) -> str:
     return str(obj)
 
 
-def object_url(content_type_id: int, object_id: int | None) -> str:
+def object_url(content_type_id: int, object_id: int | None, *, user) -> str:
+    """The object's page, or "" when there is none or `user` may not open it."""
     entry = audited(content_type_id)
     if entry is None or object_id is None:
+        return ""
+    if entry.perms and not any(user.has_perm(perm) for perm in entry.perms):
         return ""
     try:
         return reverse(entry.url_name, args=[object_id])

@@ -81,7 +81,7 @@ class AuditTable(HistoryTable):
     def render_object(self, record: AuditEntry) -> str:
         kind = audited(record.content_type_id)
         label = kind.label if kind else ""
-        url = object_url(record.content_type_id, record.object_id)
+        url = object_url(record.content_type_id, record.object_id, user=self.request.user)
         if url and not record.object_gone:
             return format_html(
                 '<span class="text-muted">{}</span> <a href="{}">{}</a>',

@@ -31,7 +31,7 @@ def audit_entry(request: HttpRequest, pk: int) -> HttpResponse:
         "kind": kind.label if kind else entry.content_type_id,
         "object_url": ""
         if entry.object_gone
-        else object_url(entry.content_type_id, entry.object_id),
+        else object_url(entry.content_type_id, entry.object_id, user=request.user),
         "summary": summary(entry),
         "changes": changes_of(entry),
         "details": {k: v for k, v in entry.details.items() if k != "summary"},

@@ -7,6 +7,7 @@ class MarketingOsConfig(AppConfig):
 
     def ready(self) -> None:
         from audit.registration import track
+        from marketing_os import roles
         from marketing_os.models import ApiKey
 
         # Creation (and any later save) is recorded by auditlog with these fields only: never
@@ -17,4 +18,5 @@ class MarketingOsConfig(AppConfig):
             label="API key",
             url_name="api_keys:detail",
             fields=["name", "prefix", "scopes", "rate_limit_per_minute"],
+            perms=(roles.ADD_API_KEY, roles.CHANGE_API_KEY),  # as the key's page (admins)
         )

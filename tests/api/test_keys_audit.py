@@ -67,3 +67,15 @@ def test_the_admin_s_revoke_action_is_recorded_as_the_admin(superuser_client, ap
     assert response.status_code == 302
     entry = AuditEntry.objects.get(object_id=api_key[0].pk, action=AuditEntry.Action.REVOKE)
     assert entry.actor_label == "root"
+
+
+def test_the_trail_links_a_key_only_for_those_who_may_open_its_page(admin_client, viewer_client):
+    new_key(admin_client)
+    key = ApiKey.objects.get()
+    link = f'href="{reverse("api_keys:detail", args=[key.pk])}"'
+    entry = AuditEntry.objects.get(object_id=key.pk, content_type__model="apikey")
+    for client, linked in ((admin_client, True), (viewer_client, False)):
+        trail = client.get(reverse("audit:list"), {"type": "marketing_os.apikey"}).content.decode()
+        entry_page = client.get(reverse("audit:entry", args=[entry.pk])).content.decode()
+        assert "LMS sync" in trail and "LMS sync" in entry_page
+        assert (link in trail, link in entry_page) == (linked, linked)
