@@ -565,16 +565,10 @@ def read_chunk(kind: ImportKind, rows: CsvRows, chunk: list) -> ReadChunk:
     return read
 
 
-def import_chunk(
-    job: ImportJob, kind: ImportKind, rows: CsvRows, chunk: list, *, now: datetime
-) -> list[tuple]:
-    """Store one chunk of records, its bad lines and the job's counters in one transaction."""
-    return _write_chunk(job, kind, read_chunk(kind, rows, chunk), now=now)
-
-
 def _write_chunk(
     job: ImportJob, kind: ImportKind, read: ReadChunk, *, now: datetime
 ) -> list[tuple]:
+    """Store one chunk of records, its bad lines and the job's counters in one transaction."""
     bad, items = list(read.bad), read.items
     unreadable = len(bad)
     with transaction.atomic():

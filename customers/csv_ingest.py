@@ -187,6 +187,14 @@ class Prepared:
     rows: list[tuple] = field(default_factory=list)
 
 
+def stage(cursor, setup: str, table: str, rows: list[tuple]) -> None:
+    """(Re)create the chunk's empty staging table with `setup` and COPY `rows` into it."""
+    cursor.execute(setup)
+    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def prepare_customer_rows(items: Sequence[dict[str, str]]) -> Prepared:
     """Check every row; one row per lms_lead_id, the later rows' present fields winning."""
     errors: list[ItemError] = []
@@ -219,11 +227,7 @@ def import_customer_rows(
     if (result.errors and not skip_invalid) or not prepared.rows:
         return result
     with connection.cursor() as cursor:
-        cursor.execute(STAGE_CUSTOMERS)
-        copying = cursor.cursor.copy("COPY import_stage_customers FROM STDIN")
-        with connection.wrap_database_errors, copying as copy:
-            for row in prepared.rows:
-                copy.write_row(row)
+        stage(cursor, STAGE_CUSTOMERS, "import_stage_customers", prepared.rows)
         cursor.execute(UPSERT_STAGED_CUSTOMERS, {"now": now})
         (result.created,) = cursor.fetchone()
     result.updated = len(items) - result.skipped - result.created
@@ -256,11 +260,7 @@ def import_attribute_rows(
     if not prepared.rows:
         return result
     with connection.cursor() as cursor:
-        cursor.execute(STAGE_ATTRIBUTES)
-        copying = cursor.cursor.copy("COPY import_stage_attributes FROM STDIN")
-        with connection.wrap_database_errors, copying as copy:
-            for row in prepared.rows:
-                copy.write_row(row)
+        stage(cursor, STAGE_ATTRIBUTES, "import_stage_attributes", prepared.rows)
         cursor.execute(UNKNOWN_STAGED_CUSTOMERS)
         result.errors += [
             ItemError(index, "lms_lead_id", f"no customer has lms_lead_id {lms_lead_id!r}")
